@@ -1,0 +1,31 @@
+# The two commands a new user needs: `make run` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test check bench clean
+
+$(BIN)/shipyard: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Set up and start Shipyard on its embedded defaults (SQLite, in-process queue).
+run: $(BIN)/shipyard
+	$(BIN)/shipyard db upgrade
+	$(BIN)/shipyard serve
+
+## Set up and run the tests (SQLite always; PostgreSQL and Redis when reachable, required in CI).
+test: $(BIN)/shipyard
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+## Benchmarks (see bench/README.md).
+bench: $(BIN)/shipyard
+	$(BIN)/python -m bench.intake
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

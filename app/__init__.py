@@ -1,0 +1,1 @@
+"""Shipyard: the web application, the domain and the command line."""

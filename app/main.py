@@ -1,0 +1,84 @@
+"""The Starlette application: routes, and the lifespan that owns the engine and the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app import health, intake
+from app.db import create_engine, session_factory
+from app.schema import ensure_migrated
+from app.settings import Settings
+from jobqueue.arq_queue import ArqQueue, redis_settings
+from jobqueue.base import JobQueue
+from jobqueue.context import JobContext
+from jobqueue.inprocess import InProcessQueue
+from jobqueue.recovery import recover_on_start, requeue_forever
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
+    try:
+        await ensure_migrated(engine)
+    except Exception:
+        await engine.dispose()
+        raise
+    sessions = session_factory(engine)
+    queue: JobQueue
+    if settings.redis_url:
+        queue = ArqQueue(
+            redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
+            pause_after_failure=min(5.0, settings.requeue_interval_seconds),
+        )
+    else:
+        ctx: JobContext = {"settings": settings, "sessions": sessions}
+        queue = InProcessQueue(ctx)
+        ctx["queue"] = queue
+    app.state.engine, app.state.sessions, app.state.queue = engine, sessions, queue
+    await recover_on_start(sessions, queue)
+    sweeper = asyncio.create_task(
+        requeue_forever(
+            sessions,
+            queue,
+            interval=settings.requeue_interval_seconds,
+            min_age=settings.requeue_min_age_seconds,
+        )
+    )
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        await queue.close()
+        await engine.dispose()
+
+
+async def _http_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, status_code=error.status_code)
+
+
+async def _unexpected(_request: Request, error: Exception) -> Response:
+    log.error("unhandled error: %s", type(error).__name__, exc_info=error)
+    return JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The application; settings are read here (at start-up) unless given."""
+    app = Starlette(
+        routes=[*intake.routes, *health.routes],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.state.settings = settings or Settings()
+    return app

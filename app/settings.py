@@ -1,0 +1,89 @@
+"""Shipyard's settings: one object, read from the environment when the process starts."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./shipyard.db"
+MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every setting Shipyard reads. Create one with `Settings()` at start-up, never at import."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # URLs may carry passwords: kept out of repr (and so out of logs).
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL", repr=False)
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL", repr=False)
+    redis_verify_tls: bool = Field(True, validation_alias="SHIPYARD_REDIS_VERIFY_TLS")
+    host: str = Field("127.0.0.1", validation_alias="SHIPYARD_HOST")
+    port: int = Field(8000, validation_alias="PORT")
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="SHIPYARD_PUBLIC_URL")
+
+    github_webhook_secret: SecretStr | None = Field(None, validation_alias="GITHUB_WEBHOOK_SECRET")
+    gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="GITLAB_WEBHOOK_SECRET")
+    gitea_webhook_secret: SecretStr | None = Field(None, validation_alias="GITEA_WEBHOOK_SECRET")
+    allow_unsigned_webhooks: bool = Field(
+        False, validation_alias="SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS"
+    )
+
+    max_webhook_body_bytes: int = Field(
+        MAX_WEBHOOK_BODY_BYTES, validation_alias="SHIPYARD_MAX_WEBHOOK_BYTES"
+    )
+    requeue_interval_seconds: float = Field(30.0, validation_alias="SHIPYARD_REQUEUE_INTERVAL")
+    requeue_min_age_seconds: float = Field(10.0, validation_alias="SHIPYARD_REQUEUE_MIN_AGE")
+    log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    def webhook_secret(self, provider: str) -> str | None:
+        """The shared secret for a provider's webhooks; Forgejo uses Gitea's."""
+        secret = {
+            "github": self.github_webhook_secret,
+            "gitlab": self.gitlab_webhook_secret,
+            "gitea": self.gitea_webhook_secret,
+            "forgejo": self.gitea_webhook_secret,
+        }[provider]
+        return secret.get_secret_value() if secret and secret.get_secret_value() else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+}
+
+
+def async_database_url(url: str) -> str:
+    """The URL with the async driver Shipyard uses, from the forms users paste.
+
+    `sqlite:///path`, Heroku's `postgres://…`, `postgresql://…` and `postgresql+psycopg2://…` all
+    work; libpq's `sslmode=` becomes asyncpg's `ssl=`.
+    """
+    scheme, separator, rest = url.partition("://")
+    dialect = scheme.split("+", 1)[0].lower()
+    if not separator or dialect not in _DRIVERS:
+        raise ValueError(
+            "DATABASE_URL must start with sqlite://, postgres:// or postgresql://, "
+            f"not {url[:20]!r}"
+        )
+    location, question, query = rest.partition("?")
+    if dialect != "sqlite" and query:
+        query = urlencode([("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(query)])
+    return f"{_DRIVERS[dialect]}://{location}{question}{query}"

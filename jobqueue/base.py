@@ -1,0 +1,19 @@
+"""What every queue backend offers: enqueue a job by name, with ids as its only arguments."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class QueueUnavailable(Exception):
+    """The queue could not take the job now (Redis down); the database still has the work."""
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, function: str, *args: int | str, job_id: str) -> None:
+        """Hand a job to the queue. A job whose `job_id` is already waiting is not added twice."""
+
+    async def ping(self) -> None:
+        """Raise QueueUnavailable unless the queue answers."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,58 @@
+"""The embedded queue: the web process runs the same job functions as asyncio tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from arq import Retry
+
+from jobqueue.context import JobContext
+from jobqueue.jobs import JOBS
+
+log = logging.getLogger(__name__)
+
+
+class InProcessQueue:
+    """Runs jobs in this process, with arq's retry semantics (`Retry`, `max_tries`)."""
+
+    def __init__(self, ctx: JobContext, *, max_jobs: int = 10, max_tries: int = 5) -> None:
+        self._ctx = ctx
+        self._slots = asyncio.Semaphore(max_jobs)
+        self._max_tries = max_tries
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def enqueue(self, function: str, *args: int | str, job_id: str) -> None:
+        if job_id in self._running:
+            return
+        job = JOBS[function]  # KeyError here is a programming error, not user input
+        task = asyncio.create_task(self._run(job_id, function, job, args), name=job_id)
+        self._running[job_id] = task
+        task.add_done_callback(lambda _: self._running.pop(job_id, None))
+
+    async def _run(self, job_id: str, name: str, job: Any, args: tuple[int | str, ...]) -> None:
+        for job_try in range(1, self._max_tries + 1):
+            ctx: JobContext = {**self._ctx, "job_try": job_try}
+            async with self._slots:
+                try:
+                    await job(ctx, *args)
+                    return
+                except Retry as retry:
+                    delay = retry.defer_score / 1000 if retry.defer_score else 0.0
+                except Exception:
+                    log.exception("job %s (%s) failed", job_id, name)
+                    return
+            await asyncio.sleep(delay)
+        log.error("job %s (%s) gave up after %d tries", job_id, name, self._max_tries)
+
+    async def ping(self) -> None:
+        return None
+
+    async def join(self) -> None:
+        """Wait until every job enqueued so far has finished (tests, shutdown)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.join()

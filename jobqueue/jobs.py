@@ -1,0 +1,65 @@
+"""Job functions. Each takes the job context first and ids after, never state."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app import deliveries
+from app.models import DeliveryStatus
+from jobqueue.context import JobContext
+from providers.events import EventKind
+from providers.normalise import PayloadShapeError, normalise
+from providers.webhooks import WEBHOOKS, BadPayload, UnsupportedMediaType, parse_body
+
+log = logging.getLogger(__name__)
+
+Job = Callable[..., Awaitable[Any]]
+
+
+async def process_delivery(ctx: JobContext, delivery_pk: int) -> str:
+    """Normalise a stored delivery into an Event and record it with its kind."""
+    sessions = ctx["sessions"]
+    delivery = await deliveries.claim(sessions, delivery_pk)
+    if delivery is None:
+        return "skipped: already processed or being processed"
+    log.info(
+        "processing delivery",
+        extra={"delivery_id": delivery.delivery_id, "provider": delivery.provider},
+    )
+    try:
+        payload = parse_body(WEBHOOKS[delivery.provider], delivery.headers, delivery.body)
+        event = normalise(
+            delivery.provider, delivery.event, payload, delivery_id=delivery.delivery_id
+        )
+    except (BadPayload, UnsupportedMediaType, PayloadShapeError) as error:
+        await deliveries.finish(
+            sessions, delivery_pk, status=DeliveryStatus.FAILED, error=str(error)
+        )
+        log.warning("delivery could not be normalised: %s", error)
+        return "failed"
+    except Exception as error:
+        await deliveries.finish(
+            sessions,
+            delivery_pk,
+            status=DeliveryStatus.FAILED,
+            error=f"unexpected {type(error).__name__}: {error}",
+        )
+        log.exception("delivery processing failed")
+        return "failed"
+    status = DeliveryStatus.IGNORED if event.kind is EventKind.OTHER else DeliveryStatus.PROCESSED
+    await deliveries.finish(
+        sessions,
+        delivery_pk,
+        status=status,
+        kind=event.kind,
+        normalised=json.loads(event.model_dump_json()),
+    )
+    return str(status)
+
+
+JOBS: dict[str, Job] = {
+    "process_delivery": process_delivery,
+}

@@ -1,0 +1,1 @@
+"""Alembic migrations: the schema, versioned from the first table."""

@@ -1,0 +1,92 @@
+"""Gitea and Forgejo webhooks to Events: one small reader per X-Gitea-Event name, in a table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.events import Event, EventKind
+from providers.normalise._fields import Obj
+from providers.normalise._parts import (
+    Parts,
+    Reader,
+    comment,
+    first,
+    issue_pull_request,
+    other,
+    pull_request,
+    push,
+    ref_created_or_deleted,
+    release,
+    repository,
+    user,
+)
+
+
+def normalise_gitea(
+    provider: str, event_name: str, payload: Mapping[str, Any], delivery_id: str
+) -> Event:
+    """Forgejo sends the same payloads; `provider` says which host it was."""
+    p = Obj.root(payload, provider, event_name)
+    parts = _READERS.get(event_name, other)(p)
+    parts.setdefault("action", p.string("action"))
+    return Event(
+        provider=provider,
+        delivery_id=delivery_id,
+        name=event_name,
+        repository=repository(p.sub("repository")),
+        actor=first(user(p.sub("sender")), user(p.sub("pusher"))),
+        **parts,
+    )
+
+
+def _pull_request(p: Obj) -> Parts:
+    pr = pull_request(p.obj("pull_request"), number=p.integer("number"))
+    return {"kind": EventKind.PULL_REQUEST, "pull_request": pr, "sha": pr.head_sha}
+
+
+def _comment(p: Obj, *, on_pull_request: bool) -> Parts:
+    """Seen through the issue, the pull request's head is unknown: head_ref and head_sha None."""
+    issue = p.obj("issue")
+    return {
+        "kind": EventKind.COMMENT,
+        "comment": comment(p.obj("comment"), on_pull_request=on_pull_request),
+        "pull_request": issue_pull_request(issue) if on_pull_request else None,
+    }
+
+
+def _issue_comment(p: Obj) -> Parts:
+    """`is_pull` says whether the issue is a pull request; older Gitea only links it."""
+    is_pull = first(p.boolean("is_pull"), p.obj("issue").present("pull_request"))
+    return _comment(p, on_pull_request=bool(is_pull))
+
+
+def _pull_request_comment(p: Obj) -> Parts:
+    return _comment(p, on_pull_request=True)
+
+
+_READERS: dict[str, Reader] = {
+    "push": push,
+    "create": ref_created_or_deleted,
+    "delete": ref_created_or_deleted,
+    "release": release,
+    "issue_comment": _issue_comment,
+    "pull_request_comment": _pull_request_comment,
+    "package": lambda _: {"kind": EventKind.PACKAGE},
+    # Every other pull_request_* event carries the pull request itself.
+    **dict.fromkeys(
+        (
+            "pull_request",
+            "pull_request_assign",
+            "pull_request_label",
+            "pull_request_milestone",
+            "pull_request_review",
+            "pull_request_review_approved",
+            "pull_request_review_rejected",
+            "pull_request_review_comment",
+            "pull_request_review_request",
+            "pull_request_sync",
+        ),
+        _pull_request,
+    ),
+}

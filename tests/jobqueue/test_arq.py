@@ -1,0 +1,159 @@
+"""arq on the real Redis: enqueue from the web process, process in a worker, survive outages."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from arq.worker import Worker
+
+from app import deliveries
+from app.db import create_engine, session_factory
+from app.main import create_app
+from app.models import Delivery
+from app.settings import Settings
+from jobqueue.worker import create_worker
+from tests.app.test_intake import stored
+from tests.conftest import make_settings, running
+from tests.helpers import PUSH, delivery
+from tests.tcp import SwitchableProxy
+
+
+async def run_worker_until_idle(settings: Settings, **overrides: Any) -> Worker:
+    worker = create_worker(settings, burst=True, poll_delay=0, handle_signals=False, **overrides)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    return worker
+
+
+async def test_delivery_goes_through_redis_to_a_worker(migrated: str, redis_url: str) -> None:
+    settings = make_settings(migrated, REDIS_URL=redis_url)
+    body, headers = delivery("gitlab", "Push Hook", PUSH, delivery_id="arq-1")
+    async with running(create_app(settings)) as client:
+        response = await client.post("/webhooks/gitlab", content=body, headers=headers)
+        assert response.status_code == 202
+        assert response.json()["status"] == "queued"
+        assert (await client.get("/readyz")).json()["checks"] == {"database": "ok", "redis": "ok"}
+    [row] = await stored(settings)
+    assert row.status == "queued"
+    worker = await run_worker_until_idle(settings)
+    assert worker.jobs_complete == 1
+    [row] = await stored(settings)
+    assert (row.status, row.kind, row.attempts) == ("processed", "push", 1)
+
+
+async def test_concurrent_duplicates_through_redis_run_one_job(
+    migrated: str, redis_url: str
+) -> None:
+    settings = make_settings(migrated, REDIS_URL=redis_url)
+    body, headers = delivery("github", "push", PUSH, delivery_id="arq-burst")
+    async with running(create_app(settings)) as client:
+        responses = await asyncio.gather(
+            *(client.post("/webhooks/github", content=body, headers=headers) for _ in range(20))
+        )
+    assert sorted(r.status_code for r in responses) == [200] * 19 + [202]
+    worker = await run_worker_until_idle(settings)
+    assert worker.jobs_complete == 1
+    [row] = await stored(settings)
+    assert (row.status, row.attempts) == ("processed", 1)
+
+
+async def test_queue_down_stores_answers_202_and_processes_once_back(
+    migrated: str, redis_url: str
+) -> None:
+    proxy = SwitchableProxy("127.0.0.1", 6379)
+    database = redis_url.rsplit("/", 1)[1]
+    settings = make_settings(
+        migrated,
+        REDIS_URL=f"redis://127.0.0.1:{proxy.port}/{database}",
+        SHIPYARD_REQUEUE_INTERVAL="0.1",
+        SHIPYARD_REQUEUE_MIN_AGE="0",
+    )
+    body, headers = delivery("github", "push", PUSH, delivery_id="while-down")
+    app = create_app(settings)
+    async with running(app) as client:
+        response = await client.post("/webhooks/github", content=body, headers=headers)
+        assert response.status_code == 202
+        assert response.json()["status"] == "stored"
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["redis"] == "unreachable"
+        [row] = await stored(settings)
+        assert row.status == "received"
+
+        await proxy.up()
+        try:
+            for _ in range(100):  # the web process's sweeper enqueues it within ~0.1 s
+                [row] = await stored(settings)
+                if row.status == "queued":
+                    break
+                await asyncio.sleep(0.05)
+            assert row.status == "queued"
+        finally:
+            await proxy.down()
+    await run_worker_until_idle(make_settings(migrated, REDIS_URL=redis_url))
+    [row] = await stored(settings)
+    assert (row.status, row.kind, row.attempts) == ("processed", "push", 1)
+
+
+async def _store_without_enqueueing(settings: Settings, delivery_id: str) -> int:
+    """What a web process leaves behind when it dies between store and enqueue."""
+    body, _headers = delivery("gitea", "push", PUSH, delivery_id=delivery_id)
+    engine = create_engine(settings)
+    try:
+        result = await deliveries.store_delivery(
+            session_factory(engine),
+            Delivery(
+                provider="gitea",
+                delivery_id=delivery_id,
+                event="push",
+                headers={"content-type": "application/json", "x-gitea-event": "push"},
+                body=body,
+            ),
+        )
+    finally:
+        await engine.dispose()
+    return result.id
+
+
+async def test_web_start_recovers_a_delivery_stored_but_never_enqueued(
+    migrated: str, redis_url: str
+) -> None:
+    settings = make_settings(migrated, REDIS_URL=redis_url)
+    await _store_without_enqueueing(settings, "orphan-web")
+    async with running(create_app(settings)):
+        [row] = await stored(settings)
+        assert row.status == "queued"
+    await run_worker_until_idle(settings)
+    [row] = await stored(settings)
+    assert (row.status, row.attempts) == ("processed", 1)
+
+
+async def test_worker_start_recovers_a_delivery_stored_but_never_enqueued(
+    migrated: str, redis_url: str
+) -> None:
+    settings = make_settings(migrated, REDIS_URL=redis_url)
+    await _store_without_enqueueing(settings, "orphan-worker")
+    worker = await run_worker_until_idle(settings)
+    assert worker.jobs_complete == 1
+    [row] = await stored(settings)
+    assert (row.status, row.kind) == ("processed", "push")
+
+
+async def test_in_process_start_recovers_a_delivery_stored_but_never_enqueued(
+    settings: Settings,
+) -> None:
+    await _store_without_enqueueing(settings, "orphan-inprocess")
+    app = create_app(settings)
+    async with running(app):
+        await app.state.queue.join()
+    [row] = await stored(settings)
+    assert (row.status, row.attempts) == ("processed", 1)
+
+
+async def test_worker_refuses_to_start_without_redis(settings: Settings) -> None:
+    with pytest.raises(RuntimeError, match="needs REDIS_URL"):
+        create_worker(settings)
