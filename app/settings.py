@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = Field(None, validation_alias="GITHUB_WEBHOOK_SECRET")
     gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="GITLAB_WEBHOOK_SECRET")
     gitea_webhook_secret: SecretStr | None = Field(None, validation_alias="GITEA_WEBHOOK_SECRET")
+    github_app_id: int | None = Field(None, validation_alias="GITHUB_APP_ID")
+    github_private_key: SecretStr | None = Field(None, validation_alias="GITHUB_PRIVATE_KEY")
+    github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
+    github_api_url: str = Field("https://api.github.com", validation_alias="GITHUB_API_URL")
+    gitlab_url: str = Field("https://gitlab.com", validation_alias="GITLAB_URL")
+    gitlab_token: SecretStr | None = Field(None, validation_alias="GITLAB_TOKEN")
+    gitea_url: str | None = Field(None, validation_alias="GITEA_URL")
+    gitea_token: SecretStr | None = Field(None, validation_alias="GITEA_TOKEN")
+
     allow_unsigned_webhooks: bool = Field(
         False, validation_alias="SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS"
     )
@@ -38,7 +47,7 @@ class Settings(BaseSettings):
     requeue_min_age_seconds: float = Field(10.0, validation_alias="SHIPYARD_REQUEUE_MIN_AGE")
     log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "github_app_id", "gitea_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

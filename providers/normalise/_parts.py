@@ -157,8 +157,8 @@ def pull_request(pr: Obj, *, number: int | None = None) -> PullRequest:
 
 
 def _from_fork(head_repo: Obj | None, base_repo: Obj | None) -> bool | None:
-    head = head_repo.string("full_name") if head_repo else None
-    base = base_repo.string("full_name") if base_repo else None
+    head = None if head_repo is None else head_repo.string("full_name")
+    base = None if base_repo is None else base_repo.string("full_name")
     return None if head is None or base is None else head != base
 
 

@@ -101,7 +101,8 @@ def _note(p: Obj) -> Parts:
     """A comment; on a merge request when noteable_type says so (else an issue, commit or
     snippet: then pull_request is None)."""
     note = p.obj("object_attributes")
-    on_mr = note.string("noteable_type") == "MergeRequest"
+    noteable = note.string("noteable_type")
+    on_mr = noteable == "MergeRequest"
     pr = _merge_request(p.obj("merge_request")) if on_mr else None
     found = Comment(
         id=note.integer("id"),
@@ -110,13 +111,13 @@ def _note(p: Obj) -> Parts:
         url=note.string("url"),
         on_pull_request=on_mr,
     )
-    commit = p.obj("commit").string("id") if note.string("noteable_type") == "Commit" else None
+    commit = p.obj("commit").string("id") if noteable == "Commit" else None
     return {
         "kind": EventKind.COMMENT,
         "action": note.string("action"),
         "comment": found,
         "pull_request": pr,
-        "sha": pr.head_sha if pr else commit,
+        "sha": pr.head_sha if pr is not None else commit,
     }
 
 
@@ -138,7 +139,7 @@ def _pipeline(p: Obj) -> Parts:
         "tag": ref.tag,
         "sha": real_sha(attributes.string("sha")),
         "before": real_sha(attributes.string("before_sha")),
-        "pull_request": _merge_request(merge_request) if merge_request else None,
+        "pull_request": None if merge_request is None else _merge_request(merge_request),
     }
 
 

@@ -1,0 +1,172 @@
+"""The interface every Git host client implements. The rest of Shipyard uses nothing else."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from providers.vocabulary import (
+    CheckRun,
+    CheckStatus,
+    Comment,
+    CommitState,
+    CommitStatus,
+    Comparison,
+    Deployment,
+    DeploymentState,
+    Permission,
+    PullRequest,
+    Reaction,
+    Repo,
+    StatusReport,
+    WorkflowRun,
+    comment_marker,
+)
+
+
+class Provider(ABC):
+    """One Git host. Methods take and return the vocabulary in `providers.vocabulary`."""
+
+    name: str  # "github", "gitlab", "gitea", "forgejo"
+
+    # Commit statuses and checks
+
+    @abstractmethod
+    async def set_commit_status(self, repo: Repo, sha: str, status: CommitStatus) -> None: ...
+
+    @abstractmethod
+    async def list_commit_statuses(self, repo: Repo, sha: str) -> list[StatusReport]:
+        """The latest status per context (GitHub: statuses and check runs)."""
+
+    async def create_check_run(self, repo: Repo, sha: str, check: CheckRun) -> CheckRun:
+        """A check run where the host has them (GitHub as an App); elsewhere a commit status."""
+        await self.set_commit_status(repo, sha, check_as_status(check))
+        return check
+
+    async def update_check_run(self, repo: Repo, sha: str, check: CheckRun) -> CheckRun:
+        await self.set_commit_status(repo, sha, check_as_status(check))
+        return check
+
+    # Deployments
+
+    @abstractmethod
+    async def create_deployment(
+        self,
+        repo: Repo,
+        *,
+        ref: str,
+        sha: str,
+        environment: str,
+        description: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> Deployment: ...
+
+    @abstractmethod
+    async def set_deployment_status(
+        self,
+        repo: Repo,
+        deployment: Deployment,
+        state: DeploymentState,
+        *,
+        environment_url: str | None = None,
+        log_url: str | None = None,
+        description: str | None = None,
+    ) -> None: ...
+
+    # Pull-request comments
+
+    @abstractmethod
+    async def post_comment(self, repo: Repo, number: int, body: str) -> Comment: ...
+
+    @abstractmethod
+    async def update_comment(
+        self, repo: Repo, number: int, comment_id: int, body: str
+    ) -> Comment: ...
+
+    @abstractmethod
+    def iter_comments(self, repo: Repo, number: int) -> AsyncIterator[Comment]:
+        """Every comment on the pull request, oldest first, page by page."""
+
+    @abstractmethod
+    async def add_reaction(
+        self, repo: Repo, number: int, comment_id: int, reaction: Reaction
+    ) -> None: ...
+
+    async def find_comment(self, repo: Repo, number: int, marker: str) -> Comment | None:
+        """The first comment carrying `<!-- shipyard:{marker} -->`."""
+        tag = comment_marker(marker)
+        async for comment in self.iter_comments(repo, number):
+            if tag in comment.body:
+                return comment
+        return None
+
+    async def upsert_comment(self, repo: Repo, number: int, marker: str, body: str) -> Comment:
+        """Update the comment carrying the marker, or post one; the body gets the marker."""
+        tag = comment_marker(marker)
+        marked = body if tag in body else f"{tag}\n{body}"
+        existing = await self.find_comment(repo, number, marker)
+        if existing is None:
+            return await self.post_comment(repo, number, marked)
+        if existing.body == marked:
+            return existing
+        return await self.update_comment(repo, number, existing.id, marked)
+
+    # Repository content
+
+    @abstractmethod
+    async def read_file(self, repo: Repo, path: str, ref: str) -> bytes | None:
+        """The file's bytes at `ref`, or None if there is no such file there."""
+
+    @abstractmethod
+    async def default_branch(self, repo: Repo) -> str: ...
+
+    @abstractmethod
+    async def get_pull_request(self, repo: Repo, number: int) -> PullRequest: ...
+
+    @abstractmethod
+    async def compare(self, repo: Repo, base: str, head: str) -> Comparison: ...
+
+    @abstractmethod
+    async def get_permission(self, repo: Repo, username: str) -> Permission: ...
+
+    # CI
+
+    @abstractmethod
+    async def trigger_workflow(
+        self, repo: Repo, workflow: str, ref: str, inputs: Mapping[str, str] | None = None
+    ) -> WorkflowRun:
+        """Start a workflow / pipeline run at `ref` and return it (queued)."""
+
+    @abstractmethod
+    async def get_workflow_run(self, repo: Repo, run_id: int | str) -> WorkflowRun: ...
+
+    # Pull requests
+
+    @abstractmethod
+    async def create_pull_request(
+        self, repo: Repo, *, head: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequest: ...
+
+    @abstractmethod
+    async def find_open_pull_request(
+        self, repo: Repo, *, head: str, base: str
+    ) -> PullRequest | None: ...
+
+    async def aclose(self) -> None:  # noqa: B027  (most clients have something to close)
+        """Release connections."""
+
+
+def check_as_status(check: CheckRun) -> CommitStatus:
+    """The commit status that says what a check run says, for hosts without check runs."""
+    state = (
+        check.conclusion or CommitState.SUCCESS
+        if check.status is CheckStatus.COMPLETED
+        else CommitState.PENDING
+    )
+    return CommitStatus(
+        state=state,
+        context=check.name,
+        description=check.title,
+        target_url=check.details_url,
+    )

@@ -1,0 +1,166 @@
+"""The one vocabulary Shipyard speaks to every Git host; each client translates it at its edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class CommitState(StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+
+
+class DeploymentState(StrEnum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+    INACTIVE = "inactive"
+
+
+class Permission(IntEnum):
+    """A user's access to a repository, on one scale for all hosts (ordered: compare with >=)."""
+
+    NONE = 0
+    READ = 1
+    TRIAGE = 2
+    WRITE = 3
+    MAINTAIN = 4
+    ADMIN = 5
+
+
+class Reaction(StrEnum):
+    """Reactions Shipyard puts on commands (GitHub's names; GitLab and Gitea translate)."""
+
+    THUMBS_UP = "+1"
+    THUMBS_DOWN = "-1"
+    EYES = "eyes"
+    ROCKET = "rocket"
+    CONFUSED = "confused"
+    HOORAY = "hooray"
+
+
+class RunStatus(StrEnum):
+    """Where a CI workflow / pipeline run is."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class CheckStatus(StrEnum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repository by its full path: `owner/name` (GitLab: `group/subgroup/project`)."""
+
+    full_name: str
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.rsplit("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    state: CommitState
+    context: str
+    description: str | None = None
+    target_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A GitHub check run. `conclusion` is set when `status` is completed."""
+
+    name: str
+    status: CheckStatus
+    conclusion: CommitState | None = None
+    title: str | None = None
+    summary: str | None = None
+    details_url: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: int | str
+    environment: str
+    sha: str | None = None
+    ref: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    body: str
+    author: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    title: str
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    state: str  # open, closed, merged
+    url: str | None = None
+    draft: bool = False
+    merged: bool = False
+    mergeable: bool | None = None  # None while the host has not computed it
+    from_fork: bool = False
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base: str
+    head: str
+    ahead_by: int
+    behind_by: int
+    commits: list[str] = field(default_factory=list)  # shas, oldest first
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    id: int | str
+    status: RunStatus
+    url: str | None = None
+    conclusion: str | None = None  # the host's own word, for people
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One commit status / check as the host reports it."""
+
+    context: str
+    state: CommitState
+    description: str | None = None
+    target_url: str | None = None
+
+
+def comment_marker(name: str) -> str:
+    """The hidden marker that lets Shipyard find its own comment again."""
+    return f"<!-- shipyard:{name} -->"
