@@ -9,6 +9,7 @@ from typing import Any
 from providers.vocabulary import (
     CheckRun,
     CheckStatus,
+    CloneAuth,
     Comment,
     CommitState,
     CommitStatus,
@@ -152,6 +153,14 @@ class Provider(ABC):
     async def find_open_pull_request(
         self, repo: Repo, *, head: str, base: str
     ) -> PullRequest | None: ...
+
+    async def pull_request_diff(self, repo: Repo, number: int) -> str:
+        """The pull request's unified diff."""
+        raise NotImplementedError(f"{self.name}: pull_request_diff is not implemented yet")
+
+    async def clone_auth(self, repo: Repo) -> CloneAuth:
+        """How `git` may fetch and push this repository, without the token in the URL."""
+        raise NotImplementedError(f"{self.name}: clone_auth is not implemented yet")
 
     async def aclose(self) -> None:  # noqa: B027  (most clients have something to close)
         """Release connections."""

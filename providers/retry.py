@@ -14,9 +14,15 @@ from providers.errors import ProviderError, RateLimited
 T = TypeVar("T")
 
 
+# A POST that failed with a 5xx or a broken connection may still have happened on the host:
+# retrying it could post a comment or dispatch a workflow twice. Rate limits are safe to retry.
+_UNSAFE = frozenset({"POST"})
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry server and transport errors and rate limits; never 401/403/404/422."""
+    """Retry server and transport errors and rate limits; never 401/403/404/422, and a POST
+    only after a rate limit (unless `retry_posts`)."""
 
     attempts: int = 4
     base_delay: float = 0.5
@@ -25,10 +31,15 @@ class RetryPolicy:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     jitter: Callable[[], float] = field(default=random.random)
+    retry_posts: bool = False
 
     def delay(self, error: ProviderError, attempt: int) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up."""
         if not error.retryable or attempt >= self.attempts:
+            return None
+        if error.method.upper() in _UNSAFE and not (
+            self.retry_posts or isinstance(error, RateLimited)
+        ):
             return None
         if isinstance(error, RateLimited):
             wait = max(0.0, error.retry_at - self.clock())

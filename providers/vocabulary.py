@@ -161,6 +161,18 @@ class StatusReport:
     target_url: str | None = None
 
 
+@dataclass(frozen=True)
+class CloneAuth:
+    """A clone URL without credentials, and the HTTP header git sends to authenticate.
+
+    Used as `git -c http.extraHeader="<header>" clone <url>`: the token never lands in the
+    URL, the remote config or a log line. `header` is None for public repositories.
+    """
+
+    url: str
+    header: str | None = field(default=None, repr=False)
+
+
 def comment_marker(name: str) -> str:
     """The hidden marker that lets Shipyard find its own comment again."""
     return f"<!-- shipyard:{name} -->"

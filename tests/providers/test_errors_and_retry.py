@@ -141,3 +141,17 @@ async def test_a_reset_too_far_away_is_not_waited_for() -> None:
     with pytest.raises(RateLimited):
         await with_retries(policy(clock, max_rate_limit_wait=900), call)
     assert clock.sleeps == []
+
+
+async def test_a_post_is_not_retried_after_a_server_error_but_is_after_a_rate_limit() -> None:
+    clock = FakeClock()
+    failed_post = Script(ServerError("GitHub", "POST", "/repos/a/b/issues/1/comments", 502))
+    with pytest.raises(ServerError):
+        await with_retries(policy(clock), failed_post)
+    assert failed_post.calls == 1
+    limited = error_for_response("GitHub", "POST", "/x", 429, {"retry-after": "1"}, now=NOW)
+    limited_post = Script(limited)
+    assert await with_retries(policy(clock), limited_post) == "answer"
+    assert limited_post.calls == 2
+    lenient = Script(TransportError("GitHub", "POST", "/x"))
+    assert await with_retries(policy(clock, retry_posts=True), lenient) == "answer"  # type: ignore[arg-type]

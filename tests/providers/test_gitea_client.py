@@ -1,0 +1,1093 @@
+"""The Gitea / Forgejo client against a mocked Gitea API: requests, translation, errors, retries."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+import respx
+
+from app.settings import Settings
+from providers.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unsupported,
+    ValidationFailed,
+)
+from providers.gitea import GiteaClient, forgejo_from_settings, from_settings
+from providers.retry import RetryPolicy
+from providers.vocabulary import (
+    CheckRun,
+    CheckStatus,
+    Comment,
+    CommitState,
+    CommitStatus,
+    Comparison,
+    Deployment,
+    DeploymentState,
+    Permission,
+    Reaction,
+    Repo,
+    RunStatus,
+    StatusReport,
+    WorkflowRun,
+    comment_marker,
+)
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "gitea_api"
+WEB = "https://gitea.example.com"
+API = f"{WEB}/api/v1"
+TOKEN = "gta_0123456789abcdef0123456789abcdef"
+REPO = Repo("harbour/shipyard-demo")
+R = "/repos/harbour/shipyard-demo"
+SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+BASE_SHA = "59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5"
+NO_BODY = object()
+
+
+def sample(name: str) -> Any:
+    return json.loads((SAMPLES / f"{name}.json").read_text())
+
+
+class FakeTime:
+    """A clock that only moves when the client sleeps, and remembers every sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1_750_000_000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+async def client(time: FakeTime) -> AsyncIterator[GiteaClient]:
+    policy = RetryPolicy(attempts=3, clock=time.clock, sleep=time.sleep, jitter=lambda: 1.0)
+    gitea = GiteaClient(f"{WEB}/", TOKEN, retry=policy)
+    yield gitea
+    await gitea.aclose()
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=True) as router:
+        yield router
+
+
+def assert_request(
+    request: httpx.Request,
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    body: Any = NO_BODY,
+    accept: str = "application/json",
+) -> None:
+    """Method, exact (percent-encoded) path, exact query, auth, accept, and the JSON body."""
+    assert request.method == method
+    assert f"{request.url.scheme}://{request.url.host}" == WEB
+    raw_path, _, raw_query = request.url.raw_path.decode().partition("?")
+    assert raw_path == f"/api/v1{path}"
+    assert sorted(parse_qsl(raw_query)) == sorted((query or {}).items())
+    assert request.headers["authorization"] == f"token {TOKEN}"
+    assert request.headers["accept"] == accept
+    if body is NO_BODY:
+        assert request.content == b""
+    else:
+        assert request.headers["content-type"] == "application/json"
+        assert json.loads(request.content) == body
+
+
+# Commit statuses and check runs
+
+
+async def test_set_commit_status_posts_gitea_state_and_fields(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
+    status = CommitStatus(
+        CommitState.FAILURE, "shipyard/tests", "2 tests failed", "https://ci.example.com/1"
+    )
+
+    await client.set_commit_status(REPO, SHA, status)
+
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/statuses/{SHA}",
+        body={
+            "state": "failure",
+            "context": "shipyard/tests",
+            "description": "2 tests failed",
+            "target_url": "https://ci.example.com/1",
+        },
+    )
+
+
+async def test_set_commit_status_leaves_out_what_is_unset(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
+
+    await client.set_commit_status(REPO, SHA, CommitStatus(CommitState.PENDING, "shipyard"))
+
+    assert json.loads(route.calls.last.request.content) == {
+        "state": "pending",
+        "context": "shipyard",
+    }
+
+
+async def test_check_runs_fall_back_to_commit_statuses(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
+    check = CheckRun(
+        "shipyard/deploy",
+        CheckStatus.COMPLETED,
+        conclusion=CommitState.ERROR,
+        title="Runner lost",
+        details_url="https://shipyard.example.com/runs/5",
+    )
+
+    assert await client.create_check_run(REPO, SHA, check) == check
+
+    assert json.loads(route.calls.last.request.content) == {
+        "state": "error",
+        "context": "shipyard/deploy",
+        "description": "Runner lost",
+        "target_url": "https://shipyard.example.com/runs/5",
+    }
+
+
+async def test_list_commit_statuses_reads_every_page_and_keeps_the_newest_per_context(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    first = sample("commit_statuses")
+    skipped = {**first[0], "id": 880, "status": "skipped", "context": "ci/docs"}
+    old_lint = {**first[1], "id": 870, "status": "success"}
+    route = api.get(f"{R}/commits/{SHA}/statuses")
+    route.side_effect = [
+        httpx.Response(200, json=first, headers={"X-Total-Count": "5"}),
+        httpx.Response(200, json=[skipped, old_lint], headers={"X-Total-Count": "5"}),
+    ]
+
+    reports = await client.list_commit_statuses(REPO, SHA)
+
+    assert [call.request.url.params["page"] for call in route.calls] == ["1", "2"]
+    assert_request(
+        route.calls[1].request,
+        "GET",
+        f"{R}/commits/{SHA}/statuses",
+        query={"page": "2", "limit": "50"},
+    )
+    assert sorted(reports, key=lambda r: r.context) == [
+        StatusReport(
+            "ci/build", CommitState.SUCCESS, "Build passed", "https://ci.example.com/builds/77"
+        ),
+        StatusReport(
+            "ci/docs", CommitState.SUCCESS, "Build passed", "https://ci.example.com/builds/77"
+        ),
+        # Gitea's warning is a finished verdict worse than pending: FAILURE.
+        StatusReport("ci/lint", CommitState.FAILURE, "2 lint warnings", None),
+    ]
+
+
+async def test_list_commit_statuses_stops_at_an_empty_page_without_a_total(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.get(f"{R}/commits/{SHA}/statuses")
+    route.side_effect = [
+        httpx.Response(200, json=sample("commit_statuses")),
+        httpx.Response(200, json=[]),
+    ]
+
+    reports = await client.list_commit_statuses(REPO, SHA)
+
+    assert route.call_count == 2
+    assert {r.context for r in reports} == {"ci/build", "ci/lint"}
+
+
+# Deployments: commit statuses named deploy/<environment>
+
+
+async def test_create_deployment_sets_a_pending_deploy_status(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
+
+    deployment = await client.create_deployment(
+        REPO, ref="trunk", sha=SHA, environment="staging", payload={"release": 3}
+    )
+
+    assert deployment == Deployment(
+        id=f"{SHA}:staging", environment="staging", sha=SHA, ref="trunk"
+    )
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/statuses/{SHA}",
+        body={
+            "state": "pending",
+            "context": "deploy/staging",
+            "description": "Deployment to staging is queued",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "gitea_state", "words"),
+    [
+        (DeploymentState.QUEUED, "pending", "Deployment to production is queued"),
+        (DeploymentState.IN_PROGRESS, "pending", "Deploying to production"),
+        (DeploymentState.SUCCESS, "success", "Deployed to production"),
+        (DeploymentState.FAILURE, "failure", "Deployment to production failed"),
+        (DeploymentState.ERROR, "error", "Deployment to production errored"),
+        (DeploymentState.INACTIVE, "success", "Deployment to production is no longer active"),
+    ],
+)
+async def test_set_deployment_status_maps_state_and_prefers_the_log_url(
+    client: GiteaClient,
+    api: respx.MockRouter,
+    state: DeploymentState,
+    gitea_state: str,
+    words: str,
+) -> None:
+    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
+    deployment = Deployment(id=f"{SHA}:production", environment="production", sha=SHA)
+
+    await client.set_deployment_status(
+        REPO,
+        deployment,
+        state,
+        environment_url="https://app.example.com",
+        log_url="https://shipyard.example.com/deployments/9",
+    )
+
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/statuses/{SHA}",
+        body={
+            "state": gitea_state,
+            "context": "deploy/production",
+            "description": words,
+            "target_url": "https://shipyard.example.com/deployments/9",
+        },
+    )
+
+
+async def test_set_deployment_status_works_from_the_stored_id_alone(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
+
+    await client.set_deployment_status(
+        REPO,
+        Deployment(id=f"{SHA}:eu/west", environment="eu/west"),
+        DeploymentState.SUCCESS,
+        environment_url="https://eu.example.com",
+        description="release 1.4.0",
+    )
+
+    assert json.loads(route.calls.last.request.content) == {
+        "state": "success",
+        "context": "deploy/eu/west",
+        "description": "Deployed to eu/west: release 1.4.0",
+        "target_url": "https://eu.example.com",
+    }
+
+
+async def test_set_deployment_status_refuses_an_id_it_cannot_read(client: GiteaClient) -> None:
+    with pytest.raises(ValidationFailed, match="not '<sha>:<environment>'"):
+        await client.set_deployment_status(
+            REPO, Deployment(id=17, environment="staging"), DeploymentState.SUCCESS
+        )
+
+
+# Comments and reactions
+
+
+async def test_post_comment(client: GiteaClient, api: respx.MockRouter) -> None:
+    route = api.post(f"{R}/issues/12/comments").respond(201, json=sample("comment"))
+
+    comment = await client.post_comment(REPO, 12, "<!-- shipyard:ci -->\nTests: passed")
+
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/issues/12/comments",
+        body={"body": "<!-- shipyard:ci -->\nTests: passed"},
+    )
+    assert comment == Comment(
+        id=301,
+        body="<!-- shipyard:ci -->\nTests: passed",
+        author="shipyard-bot",
+        url=f"{WEB}/harbour/shipyard-demo/pulls/12#issuecomment-301",
+    )
+
+
+async def test_update_comment_patches_by_comment_id(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    edited = {**sample("comment"), "body": "Tests: failed"}
+    route = api.patch(f"{R}/issues/comments/301").respond(200, json=edited)
+
+    comment = await client.update_comment(REPO, 12, 301, "Tests: failed")
+
+    assert_request(
+        route.calls.last.request,
+        "PATCH",
+        f"{R}/issues/comments/301",
+        body={"body": "Tests: failed"},
+    )
+    assert comment.id == 301
+    assert comment.body == "Tests: failed"
+
+
+async def test_update_comment_understands_no_content(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.patch(f"{R}/issues/comments/301").respond(204)
+
+    assert await client.update_comment(REPO, 12, 301, "x") == Comment(id=301, body="x")
+
+
+def comments(count: int, *, marked_at: int | None = None) -> list[dict[str, Any]]:
+    thread = []
+    for n in range(count):
+        comment = copy.deepcopy(sample("comment"))
+        comment["id"] = 1000 + n
+        comment["user"]["login"] = "ada" if n % 2 else "grace"
+        comment["body"] = f"comment {n}"
+        if n == marked_at:
+            comment["user"]["login"] = "shipyard-bot"
+            comment["body"] = f"{comment_marker('ci')}\nTests: running"
+        thread.append(comment)
+    return thread
+
+
+async def test_iter_comments_is_one_request_without_paging(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    # Gitea's GET /issues/{index}/comments has no page/limit: every comment comes at once.
+    route = api.get(f"{R}/issues/12/comments").respond(200, json=comments(3))
+
+    seen = [comment.id async for comment in client.iter_comments(REPO, 12)]
+
+    assert seen == [1000, 1001, 1002]
+    assert route.call_count == 1
+    assert_request(route.calls.last.request, "GET", f"{R}/issues/12/comments")
+
+
+async def test_upsert_finds_the_marked_comment_deep_in_a_long_thread_and_patches_it(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    listing = api.get(f"{R}/issues/12/comments").respond(200, json=comments(140, marked_at=127))
+    patched = api.patch(f"{R}/issues/comments/1127").respond(
+        200, json={**sample("comment"), "id": 1127, "body": "new"}
+    )
+
+    comment = await client.upsert_comment(REPO, 12, "ci", "Tests: passed")
+
+    assert comment.id == 1127
+    assert (listing.call_count, patched.call_count) == (1, 1)
+    assert [call.request.method for call in api.calls] == ["GET", "PATCH"]  # no POST
+    assert json.loads(patched.calls.last.request.content) == {
+        "body": f"{comment_marker('ci')}\nTests: passed"
+    }
+
+
+async def test_upsert_without_a_marked_comment_posts_one_with_the_marker(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/issues/12/comments").respond(200, json=comments(5))
+    posted = api.post(f"{R}/issues/12/comments").respond(201, json=sample("comment"))
+
+    await client.upsert_comment(REPO, 12, "ci", "Tests: passed")
+
+    assert posted.call_count == 1
+    assert_request(
+        posted.calls.last.request,
+        "POST",
+        f"{R}/issues/12/comments",
+        body={"body": f"{comment_marker('ci')}\nTests: passed"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("reaction", "content"),
+    [
+        (Reaction.THUMBS_UP, "+1"),
+        (Reaction.THUMBS_DOWN, "-1"),
+        (Reaction.EYES, "eyes"),
+        (Reaction.ROCKET, "rocket"),
+        (Reaction.CONFUSED, "confused"),
+        (Reaction.HOORAY, "hooray"),
+    ],
+)
+async def test_add_reaction_posts_gitea_reaction_content(
+    client: GiteaClient, api: respx.MockRouter, reaction: Reaction, content: str
+) -> None:
+    route = api.post(f"{R}/issues/comments/301/reactions").respond(
+        201, json={"user": {"login": "shipyard-bot"}, "content": content}
+    )
+
+    await client.add_reaction(REPO, 12, 301, reaction)
+
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/issues/comments/301/reactions",
+        body={"content": content},
+    )
+
+
+# Repository content
+
+
+async def test_read_file_gets_raw_bytes_at_a_ref_with_encoded_segments(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.get(f"{R}/raw/deploy%20files/%231.yml").respond(200, content=b"releases: {}\n")
+
+    assert await client.read_file(REPO, "deploy files/#1.yml", "release/1.x") == b"releases: {}\n"
+
+    assert_request(
+        route.calls.last.request,
+        "GET",
+        f"{R}/raw/deploy%20files/%231.yml",
+        query={"ref": "release/1.x"},
+        accept="application/octet-stream",
+    )
+
+
+async def test_read_file_answers_none_for_a_missing_file(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+) -> None:
+    route = api.get(f"{R}/raw/.shipyard.yml").respond(404, json={"message": "not found"})
+
+    assert await client.read_file(REPO, ".shipyard.yml", "trunk") is None
+    assert route.call_count == 1
+    assert time.sleeps == []
+
+
+async def test_default_branch(client: GiteaClient, api: respx.MockRouter) -> None:
+    route = api.get(R).respond(200, json=sample("repository"))
+
+    assert await client.default_branch(REPO) == "trunk"
+    assert_request(route.calls.last.request, "GET", R)
+
+
+# Pull requests
+
+
+def pull(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = copy.deepcopy(sample("pull_request"))
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        target = data
+        for key in parents:
+            target = target[key]
+        target[leaf] = value
+    return data
+
+
+async def test_get_pull_request_translates_an_open_pull_request(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.get(f"{R}/pulls/12").respond(200, json=sample("pull_request"))
+
+    pr = await client.get_pull_request(REPO, 12)
+
+    assert_request(route.calls.last.request, "GET", f"{R}/pulls/12")
+    assert pr.number == 12
+    assert pr.title == "Add health checks"
+    assert (pr.head_ref, pr.head_sha, pr.base_ref) == ("feature/health", SHA, "trunk")
+    assert (pr.state, pr.merged, pr.draft, pr.mergeable, pr.from_fork) == (
+        "open",
+        False,
+        False,
+        True,
+        False,
+    )
+    assert pr.url == f"{WEB}/harbour/shipyard-demo/pulls/12"
+    assert pr.author == "ada"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        ({"state": "closed", "merged": True}, "state", "merged"),
+        ({"state": "closed", "merged": True}, "merged", True),
+        ({"state": "closed"}, "state", "closed"),
+        ({"head__repo_id": 19, "head__repo": {"id": 19}}, "from_fork", True),
+        ({"head__repo": None}, "from_fork", True),
+        ({"draft": True}, "draft", True),
+        ({"title": "WIP: health checks"}, "draft", False),  # the draft field wins
+        ({"draft": None, "title": "wip: health checks"}, "draft", True),
+        ({"draft": None, "title": "[WIP] health checks"}, "draft", True),
+        ({"draft": None, "title": "Health checks"}, "draft", False),
+        ({"mergeable": False}, "mergeable", False),
+    ],
+)
+async def test_get_pull_request_reads_state_fork_and_draft(
+    client: GiteaClient,
+    api: respx.MockRouter,
+    changes: dict[str, Any],
+    field: str,
+    expected: Any,
+) -> None:
+    data = pull(**changes)
+    if data.get("draft") is None:
+        del data["draft"]  # older Gitea has no draft field at all
+    api.get(f"{R}/pulls/12").respond(200, json=data)
+
+    pr = await client.get_pull_request(REPO, 12)
+
+    assert getattr(pr, field) == expected
+
+
+async def test_create_pull_request_posts_head_base_title_body(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/pulls").respond(201, json=sample("pull_request"))
+
+    pr = await client.create_pull_request(
+        REPO, head="feature/health", base="trunk", title="Add health checks", body="Adds /healthz."
+    )
+
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/pulls",
+        body={
+            "head": "feature/health",
+            "base": "trunk",
+            "title": "Add health checks",
+            "body": "Adds /healthz.",
+        },
+    )
+    assert pr.number == 12
+
+
+async def test_create_draft_pull_request_uses_the_wip_title_prefix(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/pulls").respond(201, json=pull(title="WIP: Bump", draft=True))
+
+    pr = await client.create_pull_request(
+        REPO, head="bump", base="trunk", title="Bump", body="", draft=True
+    )
+
+    assert json.loads(route.calls.last.request.content)["title"] == "WIP: Bump"
+    assert pr.draft is True
+
+
+async def test_find_open_pull_request_asks_by_base_and_head(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.get(f"{R}/pulls/trunk/feature/health").respond(200, json=sample("pull_request"))
+
+    pr = await client.find_open_pull_request(REPO, head="feature/health", base="trunk")
+
+    assert pr is not None
+    assert pr.number == 12
+    assert_request(route.calls.last.request, "GET", f"{R}/pulls/trunk/feature%2Fhealth")
+
+
+async def test_find_open_pull_request_answers_none_on_404(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/pulls/trunk/feature/health").respond(404, json={"message": "not found"})
+
+    assert await client.find_open_pull_request(REPO, head="feature/health", base="trunk") is None
+
+
+async def test_find_open_pull_request_pages_open_pulls_when_the_pair_names_a_closed_one(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    # GetPullRequestByBaseHeadInfo does not filter on state: it may answer an old, merged one.
+    api.get(f"{R}/pulls/trunk/feature/health").respond(
+        200, json=pull(number=3, state="closed", merged=True)
+    )
+    others = [pull(number=n, head__ref=f"topic-{n}") for n in range(20, 70)]
+    wanted = pull(number=71)
+    fork = pull(number=70, head__repo_id=19, head__repo={"id": 19})
+    listing = api.get(f"{R}/pulls")
+    listing.side_effect = [
+        httpx.Response(200, json=others, headers={"X-Total-Count": "52"}),
+        httpx.Response(200, json=[fork, wanted], headers={"X-Total-Count": "52"}),
+    ]
+
+    pr = await client.find_open_pull_request(REPO, head="feature/health", base="trunk")
+
+    assert pr is not None
+    assert pr.number == 71
+    assert_request(
+        listing.calls[1].request,
+        "GET",
+        f"{R}/pulls",
+        query={"state": "open", "page": "2", "limit": "50"},
+    )
+
+
+# Compare and permissions
+
+
+async def test_compare_reads_both_directions(client: GiteaClient, api: respx.MockRouter) -> None:
+    ahead = api.get(f"{R}/compare/trunk...feature/health").respond(200, json=sample("compare"))
+    behind = api.get(f"{R}/compare/feature/health...trunk").respond(
+        200, json={"total_commits": 3, "commits": []}
+    )
+
+    comparison = await client.compare(REPO, "trunk", "feature/health")
+
+    assert_request(
+        ahead.calls.last.request,
+        "GET",
+        f"{R}/compare/trunk...feature/health",
+        query={"verification": "false"},
+    )
+    assert_request(
+        behind.calls.last.request,
+        "GET",
+        f"{R}/compare/feature/health...trunk",
+        query={"verification": "false", "files": "false"},
+    )
+    assert comparison == Comparison(
+        base="trunk",
+        head="feature/health",
+        ahead_by=2,
+        behind_by=3,
+        commits=["6113728f27ae82c7b1a177c8d03f9e96e0adf246", SHA],  # oldest first
+        files=["app/health.py", "tests/test_health.py", "compose.yml"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "permission"),
+    [
+        ("none", Permission.NONE),
+        ("read", Permission.READ),
+        ("write", Permission.WRITE),
+        ("admin", Permission.ADMIN),
+        ("owner", Permission.ADMIN),
+    ],
+)
+async def test_get_permission_maps_gitea_access_modes(
+    client: GiteaClient, api: respx.MockRouter, word: str, permission: Permission
+) -> None:
+    route = api.get(f"{R}/collaborators/ada/permission").respond(
+        200, json={**sample("collaborator_permission"), "permission": word}
+    )
+
+    assert await client.get_permission(REPO, "ada") is permission
+    assert_request(route.calls.last.request, "GET", f"{R}/collaborators/ada/permission")
+
+
+async def test_get_permission_of_an_unknown_user_is_none(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/collaborators/ghost/permission").respond(
+        404, json={"message": "user does not exist [uid: 0, name: ghost]"}
+    )
+
+    assert await client.get_permission(REPO, "ghost") is Permission.NONE
+
+
+async def test_get_permission_raises_when_the_token_may_not_ask(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    message = "Only admins can query all permissions, repo admins can query all repo permissions"
+    route = api.get(f"{R}/collaborators/ada/permission").respond(403, json={"message": message})
+
+    with pytest.raises(Forbidden, match="repo admins can query"):
+        await client.get_permission(REPO, "ada")
+    assert route.call_count == 1
+
+
+# Workflows (Gitea Actions, Forgejo Actions)
+
+
+async def test_trigger_workflow_returns_the_run_gitea_names(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.post(f"{R}/actions/workflows/ci.yml/dispatches").respond(
+        200,
+        json={
+            "workflow_run_id": 88,
+            "html_url": f"{WEB}/harbour/shipyard-demo/actions/runs/88",
+            "run_url": f"{API}{R}/actions/runs/88",
+        },
+    )
+
+    run = await client.trigger_workflow(REPO, "ci.yml", "trunk", {"target": "staging"})
+
+    assert_request(
+        route.calls.last.request,
+        "POST",
+        f"{R}/actions/workflows/ci.yml/dispatches",
+        query={"return_run_details": "true"},
+        body={"ref": "trunk", "inputs": {"target": "staging"}, "return_run_info": True},
+    )
+    assert run == WorkflowRun(
+        id=88, status=RunStatus.QUEUED, url=f"{WEB}/harbour/shipyard-demo/actions/runs/88"
+    )
+
+
+async def test_trigger_workflow_returns_the_run_forgejo_names(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.post(f"{R}/actions/workflows/ci.yml/dispatches").respond(
+        201, json={"id": 93, "run_number": 15, "jobs": ["test"]}
+    )
+
+    run = await client.trigger_workflow(REPO, "ci.yml", "trunk")
+
+    assert run == WorkflowRun(
+        id=93, status=RunStatus.QUEUED, url=f"{WEB}/harbour/shipyard-demo/actions/runs/15"
+    )
+
+
+async def test_trigger_workflow_finds_the_newest_dispatched_run_when_told_nothing(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.post(f"{R}/actions/workflows/ci.yml/dispatches").respond(204)
+    running = {**sample("workflow_run"), "status": "queued", "conclusion": None}
+    other_workflow = {**running, "id": 95, "path": "nightly.yml@refs/heads/trunk"}
+    older = {**running, "id": 80}
+    listing = api.get(f"{R}/actions/runs").respond(
+        200, json={"workflow_runs": [other_workflow, running, older], "total_count": 3}
+    )
+
+    run = await client.trigger_workflow(REPO, "ci.yml", "refs/heads/trunk")
+
+    assert_request(
+        listing.calls.last.request,
+        "GET",
+        f"{R}/actions/runs",
+        query={"event": "workflow_dispatch", "branch": "trunk", "limit": "50"},
+    )
+    assert run == WorkflowRun(
+        id=88, status=RunStatus.QUEUED, url=f"{WEB}/harbour/shipyard-demo/actions/runs/88"
+    )
+
+
+async def test_trigger_workflow_on_a_server_without_a_run_api_says_so_when_followed(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.post(f"{R}/actions/workflows/ci.yml/dispatches").respond(204)
+    api.get(f"{R}/actions/runs").respond(404, json={"message": "not found"})
+
+    run = await client.trigger_workflow(REPO, "ci.yml", "trunk")
+
+    assert run.status is RunStatus.QUEUED
+    assert run.url == f"{WEB}/harbour/shipyard-demo/actions?workflow=ci.yml"
+    with pytest.raises(Unsupported, match=r"was dispatched \(ci.yml@trunk\)"):
+        await client.get_workflow_run(REPO, run.id)
+
+
+@pytest.mark.parametrize(
+    ("status", "conclusion", "expected"),
+    [
+        ("queued", None, RunStatus.QUEUED),
+        ("waiting", None, RunStatus.QUEUED),
+        ("pending", None, RunStatus.QUEUED),
+        ("in_progress", None, RunStatus.RUNNING),
+        ("completed", "success", RunStatus.SUCCEEDED),
+        ("completed", "skipped", RunStatus.SUCCEEDED),
+        ("completed", "failure", RunStatus.FAILED),
+        ("completed", "cancelled", RunStatus.CANCELLED),
+    ],
+)
+async def test_get_workflow_run_maps_gitea_status_and_conclusion(
+    client: GiteaClient,
+    api: respx.MockRouter,
+    status: str,
+    conclusion: str | None,
+    expected: RunStatus,
+) -> None:
+    route = api.get(f"{R}/actions/runs/88").respond(
+        200, json={**sample("workflow_run"), "status": status, "conclusion": conclusion}
+    )
+
+    run = await client.get_workflow_run(REPO, 88)
+
+    assert_request(route.calls.last.request, "GET", f"{R}/actions/runs/88")
+    assert run.id == 88
+    assert run.status is expected
+    assert run.conclusion == (conclusion if expected.finished else None)
+    assert run.url == f"{WEB}/harbour/shipyard-demo/actions/runs/88"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("waiting", RunStatus.QUEUED),
+        ("blocked", RunStatus.QUEUED),
+        ("running", RunStatus.RUNNING),
+        ("success", RunStatus.SUCCEEDED),
+        ("failure", RunStatus.FAILED),
+        ("cancelled", RunStatus.CANCELLED),
+    ],
+)
+async def test_get_workflow_run_reads_forgejo_runs(
+    client: GiteaClient, api: respx.MockRouter, status: str, expected: RunStatus
+) -> None:
+    api.get(f"{R}/actions/runs/93").respond(
+        200, json={**sample("forgejo_action_run"), "status": status}
+    )
+
+    run = await client.get_workflow_run(REPO, "93")
+
+    assert run.status is expected
+    assert run.conclusion == (status if expected.finished else None)
+
+
+async def test_get_workflow_run_without_the_api_is_unsupported(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/actions/runs/88").respond(404)
+    api.get(f"{R}/actions/runs").respond(404)
+
+    with pytest.raises(Unsupported, match=r"Gitea 1\.25 or later"):
+        await client.get_workflow_run(REPO, 88)
+
+
+async def test_get_workflow_run_of_a_missing_run_is_not_found(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/actions/runs/88").respond(404, json={"message": "run not found"})
+    probe = api.get(f"{R}/actions/runs").respond(200, json={"workflow_runs": [], "total_count": 0})
+
+    with pytest.raises(NotFound) as raised:
+        await client.get_workflow_run(REPO, 88)
+    assert not isinstance(raised.value, Unsupported)
+    assert probe.calls.last.request.url.params["limit"] == "1"
+
+
+# Errors, retries and rate limits
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, ValidationFailed),
+        (401, AuthenticationFailed),
+        (403, Forbidden),
+        (404, NotFound),
+        (422, ValidationFailed),
+    ],
+)
+async def test_client_errors_map_to_the_taxonomy_and_are_not_retried(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime, status: int, error: type
+) -> None:
+    route = api.get(R).respond(status, json={"message": "refused", "url": f"{WEB}/api/swagger"})
+
+    with pytest.raises(error) as raised:
+        await client.default_branch(REPO)
+
+    assert type(raised.value) is error
+    assert route.call_count == 1
+    assert time.sleeps == []
+    message = str(raised.value)
+    assert "gitea.example.com" in message
+    assert f"GET /api/v1{R}" in message
+    assert f"answered {status}: refused" in message
+
+
+async def test_server_errors_are_retried_up_to_the_policy_then_raised(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+) -> None:
+    route = api.get(R).respond(500, text="Internal Server Error")
+
+    with pytest.raises(ServerError, match="answered 500: Internal Server Error"):
+        await client.default_branch(REPO)
+
+    assert route.call_count == 3
+    assert time.sleeps == [0.5, 1.0]  # backoff with jitter pinned to its maximum
+
+
+async def test_a_server_error_then_success_succeeds(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    route = api.get(R)
+    route.side_effect = [httpx.Response(502), httpx.Response(200, json=sample("repository"))]
+
+    assert await client.default_branch(REPO) == "trunk"
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("Connection refused"), httpx.ReadTimeout("timed out")],
+)
+async def test_transport_failures_are_retried_then_raised_as_transport_errors(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime, failure: Exception
+) -> None:
+    route = api.get(R).mock(side_effect=failure)
+
+    with pytest.raises(TransportError) as raised:
+        await client.default_branch(REPO)
+
+    assert route.call_count == 3
+    assert len(time.sleeps) == 2
+    assert raised.value.status is None
+    assert f"gitea.example.com: GET /api/v1{R}" in str(raised.value)
+
+
+async def test_429_waits_for_retry_after_then_succeeds(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+) -> None:
+    route = api.get(R)
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "2"}, json={"message": "slow down"}),
+        httpx.Response(200, json=sample("repository")),
+    ]
+
+    assert await client.default_branch(REPO) == "trunk"
+
+    assert route.call_count == 2
+    assert time.sleeps == [pytest.approx(2.0)]
+
+
+async def test_403_with_an_exhausted_rate_limit_waits_for_the_reset(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+) -> None:
+    reset = str(int(time.now + 30))
+    route = api.get(R)
+    route.side_effect = [
+        httpx.Response(
+            403,
+            headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+            json={"message": "API rate limit exceeded"},
+        ),
+        httpx.Response(200, json=sample("repository")),
+    ]
+
+    assert await client.default_branch(REPO) == "trunk"
+
+    assert route.call_count == 2
+    assert time.sleeps == [pytest.approx(30.0)]
+
+
+async def test_a_rate_limit_that_never_lifts_is_raised_as_rate_limited(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+) -> None:
+    route = api.get(R).respond(429, headers={"Retry-After": "1"})
+
+    with pytest.raises(RateLimited):
+        await client.default_branch(REPO)
+
+    assert route.call_count == 3
+    assert time.sleeps == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
+async def test_a_404_is_not_retried(
+    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+) -> None:
+    route = api.get(f"{R}/pulls/99").respond(404, json={"message": "pull request does not exist"})
+
+    with pytest.raises(NotFound):
+        await client.get_pull_request(REPO, 99)
+
+    assert route.call_count == 1
+    assert time.sleeps == []
+
+
+async def test_an_answer_that_is_not_json_is_a_provider_error(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(R).respond(200, text="<html>Sign in</html>")
+
+    with pytest.raises(ProviderError, match="not JSON"):
+        await client.default_branch(REPO)
+
+
+# Secrets, construction
+
+
+async def test_repr_names_the_server_and_never_the_token(client: GiteaClient) -> None:
+    assert repr(client) == f"GiteaClient(name='gitea', url='{WEB}')"
+    assert TOKEN not in repr(client)
+    assert TOKEN not in str(client)
+
+
+async def test_errors_never_carry_the_token_even_when_the_host_echoes_it(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(R).respond(401, json={"message": f"token is invalid: {TOKEN}"})
+    api.get(f"{R}/pulls/1").mock(side_effect=httpx.ConnectError(f"refused {TOKEN}"))
+
+    with pytest.raises(AuthenticationFailed) as auth:
+        await client.default_branch(REPO)
+    with pytest.raises(TransportError) as transport:
+        await client.get_pull_request(REPO, 1)
+
+    for error in (auth.value, transport.value):
+        assert TOKEN not in str(error)
+        assert TOKEN not in repr(error)
+        assert TOKEN not in error.detail
+    assert "token is invalid: ***" in str(auth.value)
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"GITEA_URL": WEB}, {"GITEA_TOKEN": TOKEN}, {"GITEA_URL": WEB, "GITEA_TOKEN": ""}],
+)
+def test_from_settings_needs_url_and_token(values: dict[str, str]) -> None:
+    assert from_settings(settings(**values)) is None
+    assert forgejo_from_settings(settings(**values)) is None
+
+
+@pytest.mark.parametrize(
+    ("make", "name"), [(from_settings, "gitea"), (forgejo_from_settings, "forgejo")]
+)
+async def test_from_settings_builds_the_client_for_gitea_and_forgejo(
+    make: Callable[..., Any], name: str
+) -> None:
+    client = make(settings(GITEA_URL=f"{WEB}/api/v1/", GITEA_TOKEN=TOKEN), installation_id=None)
+
+    assert isinstance(client, GiteaClient)
+    assert client.name == name
+    assert repr(client) == f"GiteaClient(name={name!r}, url='{WEB}')"
+    with respx.mock(base_url=API) as router:
+        route = router.get(R).respond(200, json=sample("repository"))
+        await client.default_branch(REPO)
+    assert route.calls.last.request.headers["authorization"] == f"token {TOKEN}"
+    await client.aclose()
+
+
+async def test_a_server_under_a_sub_path(time: FakeTime) -> None:
+    client = GiteaClient("https://example.com/git", TOKEN)
+    with respx.mock() as router:
+        route = router.get(f"https://example.com/git/api/v1{R}").respond(
+            200, json=sample("repository")
+        )
+        assert await client.default_branch(REPO) == "trunk"
+    assert route.call_count == 1
+    await client.aclose()
