@@ -9,20 +9,20 @@ from pathlib import Path
 
 import click
 
+from app.cli_runs import config_group, run_pipeline, runs_group
+from app.cli_support import load_settings, with_database
 from app.logs import configure_logging
 from app.settings import Settings
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as error:
-        raise click.ClickException(f"invalid settings: {error}") from error
 
 
 @click.group()
 def main() -> None:
     """Shipyard: webhooks in; releases, pipelines and deployments out."""
+
+
+main.add_command(config_group)
+main.add_command(run_pipeline)
+main.add_command(runs_group)
 
 
 @main.command()
@@ -34,7 +34,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from app.main import create_app
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     _require_migrated(settings)
     uvicorn.run(
@@ -51,7 +51,7 @@ def worker() -> None:
     """Run an arq worker on REDIS_URL (start as many as you like)."""
     from jobqueue.worker import create_worker
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     _require_migrated(settings)
     try:
@@ -61,20 +61,10 @@ def worker() -> None:
 
 
 def _require_migrated(settings: Settings) -> None:
-    from app.db import create_engine
-    from app.schema import DatabaseNotMigrated, ensure_migrated
+    async def nothing(_sessions: object) -> None:
+        return None
 
-    async def check() -> None:
-        engine = create_engine(settings)
-        try:
-            await ensure_migrated(engine)
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(check())
-    except DatabaseNotMigrated as error:
-        raise click.ClickException(str(error)) from error
+    with_database(settings, nothing)
 
 
 @main.group()
@@ -89,7 +79,7 @@ def upgrade() -> None:
     from app.schema import head_revision
     from app.schema import upgrade as apply
 
-    settings = _settings()
+    settings = load_settings()
 
     async def run() -> None:
         engine = create_engine(settings)
@@ -113,40 +103,29 @@ def deliveries() -> None:
 def list_deliveries(limit: int, as_json: bool) -> None:
     """Recent deliveries with their processing status."""
     from app import deliveries as store
-    from app.db import create_engine, session_factory
 
-    settings = _settings()
-    _require_migrated(settings)
-
-    async def run() -> None:
-        engine = create_engine(settings)
-        try:
-            rows = await store.recent(session_factory(engine), limit=limit)
-        finally:
-            await engine.dispose()
-        for row in rows:
-            fields = {
-                "id": row.id,
-                "received_at": row.received_at.isoformat(timespec="seconds"),
-                "provider": row.provider,
-                "delivery_id": row.delivery_id,
-                "event": row.event,
-                "action": row.action,
-                "kind": row.kind,
-                "status": row.status,
-                "attempts": row.attempts,
-                "error": row.error,
-            }
-            if as_json:
-                click.echo(json.dumps(fields))
-            else:
-                click.echo(
-                    f"{fields['received_at']}  {row.provider:<8} {row.status:<10} "
-                    f"{row.event}{'/' + row.action if row.action else ''}  {row.delivery_id}"
-                    + (f"  error: {row.error}" if row.error else "")
-                )
-
-    asyncio.run(run())
+    rows = with_database(load_settings(), lambda sessions: store.recent(sessions, limit=limit))
+    for row in rows:
+        fields = {
+            "id": row.id,
+            "received_at": row.received_at.isoformat(timespec="seconds"),
+            "provider": row.provider,
+            "delivery_id": row.delivery_id,
+            "event": row.event,
+            "action": row.action,
+            "kind": row.kind,
+            "status": row.status,
+            "attempts": row.attempts,
+            "error": row.error,
+        }
+        if as_json:
+            click.echo(json.dumps(fields))
+        else:
+            click.echo(
+                f"{fields['received_at']}  {row.provider:<8} {row.status:<10} "
+                f"{row.event}{'/' + row.action if row.action else ''}  {row.delivery_id}"
+                + (f"  error: {row.error}" if row.error else "")
+            )
 
 
 @main.command()

@@ -110,6 +110,19 @@ async def finish(
         await session.commit()
 
 
+async def get(sessions: SessionFactory, delivery_pk: int) -> Delivery | None:
+    async with sessions() as session:
+        return await session.get(Delivery, delivery_pk)
+
+
+async def set_outcome(sessions: SessionFactory, delivery_pk: int, outcome: dict[str, Any]) -> None:
+    async with sessions() as session:
+        await session.exec(
+            update(Delivery).where(col(Delivery.id) == delivery_pk).values(outcome=outcome)
+        )
+        await session.commit()
+
+
 async def stranded(
     sessions: SessionFactory, statuses: Sequence[DeliveryStatus], *, older_than: datetime
 ) -> list[int]:

@@ -12,15 +12,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app import health, intake
+from app import health, intake, pages
 from app.db import create_engine, session_factory
 from app.schema import ensure_migrated
 from app.settings import Settings
 from jobqueue.arq_queue import ArqQueue, redis_settings
 from jobqueue.base import JobQueue
-from jobqueue.context import JobContext
+from jobqueue.context import job_context
 from jobqueue.inprocess import InProcessQueue
-from jobqueue.recovery import recover_on_start, requeue_forever
+from jobqueue.recovery import recover_on_start, sweep_forever
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +41,15 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
             pause_after_failure=min(5.0, settings.requeue_interval_seconds),
         )
+        ctx = job_context(settings, sessions, queue)
     else:
-        ctx: JobContext = {"settings": settings, "sessions": sessions}
-        queue = InProcessQueue(ctx)
-        ctx["queue"] = queue
+        inprocess = InProcessQueue()
+        queue = inprocess
+        ctx = job_context(settings, sessions, queue)
+        inprocess.bind(ctx)
     app.state.engine, app.state.sessions, app.state.queue = engine, sessions, queue
-    await recover_on_start(sessions, queue)
-    sweeper = asyncio.create_task(
-        requeue_forever(
-            sessions,
-            queue,
-            interval=settings.requeue_interval_seconds,
-            min_age=settings.requeue_min_age_seconds,
-        )
-    )
+    await recover_on_start(ctx)
+    sweeper = asyncio.create_task(sweep_forever(ctx))
     try:
         yield
     finally:
@@ -76,7 +71,7 @@ async def _unexpected(_request: Request, error: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; settings are read here (at start-up) unless given."""
     app = Starlette(
-        routes=[*intake.routes, *health.routes],
+        routes=[*intake.routes, *health.routes, *pages.routes],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )

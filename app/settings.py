@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     gitea_url: str | None = Field(None, validation_alias="GITEA_URL")
     gitea_token: SecretStr | None = Field(None, validation_alias="GITEA_TOKEN")
 
+    data_dir: str = Field("./shipyard-data", validation_alias="SHIPYARD_DATA_DIR")
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_api_url: str = Field(
+        "https://api.anthropic.com", validation_alias="ANTHROPIC_API_URL"
+    )
+    ai_model: str = Field("claude-sonnet-4-5", validation_alias="SHIPYARD_AI_MODEL")
+
     allow_unsigned_webhooks: bool = Field(
         False, validation_alias="SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS"
     )
@@ -45,6 +52,8 @@ class Settings(BaseSettings):
     )
     requeue_interval_seconds: float = Field(30.0, validation_alias="SHIPYARD_REQUEUE_INTERVAL")
     requeue_min_age_seconds: float = Field(10.0, validation_alias="SHIPYARD_REQUEUE_MIN_AGE")
+    step_lease_seconds: float = Field(30.0, validation_alias="SHIPYARD_STEP_LEASE")
+    heartbeat_seconds: float = Field(1.0, validation_alias="SHIPYARD_HEARTBEAT")
     log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
 
     @field_validator("redis_url", "github_app_id", "gitea_url", mode="before")

@@ -48,13 +48,15 @@ class ArqQueue:
                 self._pool = await create_pool(self._settings, default_queue_name=QUEUE_NAME)
             return self._pool
 
-    async def enqueue(self, function: str, *args: int | str, job_id: str) -> None:
+    async def enqueue(
+        self, function: str, *args: int | str, job_id: str, defer: float = 0.0
+    ) -> None:
         if time.monotonic() < self._down_until:
             raise QueueUnavailable(f"Redis failed moments ago; job {job_id} waits for the sweeper")
         try:
             async with asyncio.timeout(self._timeout):
                 pool = await self._connection()
-                await pool.enqueue_job(function, *args, _job_id=job_id)
+                await pool.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer or None)
         except (RedisError, OSError, TimeoutError) as error:
             self._down_until = time.monotonic() + self._pause
             raise QueueUnavailable(f"Redis did not take job {job_id}: {error!r}") from error

@@ -10,8 +10,11 @@ class QueueUnavailable(Exception):
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, function: str, *args: int | str, job_id: str) -> None:
-        """Hand a job to the queue. A job whose `job_id` is already waiting is not added twice."""
+    async def enqueue(
+        self, function: str, *args: int | str, job_id: str, defer: float = 0.0
+    ) -> None:
+        """Hand a job to the queue (to start `defer` seconds from now). A job whose `job_id`
+        is already waiting is not added twice."""
 
     async def ping(self) -> None:
         """Raise QueueUnavailable unless the queue answers."""

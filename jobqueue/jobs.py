@@ -9,6 +9,8 @@ from typing import Any
 
 from app import deliveries
 from app.models import DeliveryStatus
+from app.pipelines import engine
+from app.pipelines.routing import ROUTABLE, route_delivery
 from jobqueue.context import JobContext
 from providers.events import EventKind
 from providers.normalise import PayloadShapeError, normalise
@@ -57,9 +59,14 @@ async def process_delivery(ctx: JobContext, delivery_pk: int) -> str:
         kind=event.kind,
         normalised=json.loads(event.model_dump_json()),
     )
+    if event.kind in ROUTABLE:
+        await ctx["queue"].enqueue("route_delivery", delivery_pk, job_id=f"route:{delivery_pk}")
     return str(status)
 
 
 JOBS: dict[str, Job] = {
     "process_delivery": process_delivery,
+    "route_delivery": route_delivery,
+    "start_run": engine.start_run,
+    "run_step": engine.run_step,
 }

@@ -1,4 +1,4 @@
-"""Putting stored deliveries that never reached (or never left) the queue back on it."""
+"""Putting work the queue lost (or never got) back on it: deliveries, stalled steps, runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from datetime import timedelta
 from app import deliveries
 from app.db import SessionFactory
 from app.models import UNFINISHED, DeliveryStatus, utcnow
+from app.pipelines import engine, runs
 from jobqueue.base import JobQueue, QueueUnavailable
+from jobqueue.context import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +53,48 @@ async def requeue(
     return len(pks)
 
 
-async def recover_on_start(sessions: SessionFactory, queue: JobQueue) -> int:
+async def recover_runs(ctx: JobContext) -> int:
+    """Re-enqueue steps whose worker stopped beating (it died), and advance live runs (a
+    process may have died between a step's end and the next step's start)."""
+    sessions = ctx["sessions"]
+    lease = timedelta(seconds=ctx["settings"].step_lease_seconds)
+    stale = await runs.stale_steps(sessions, older_than=utcnow() - lease)
+    for step in stale:
+        assert step.id is not None
+        log.warning("step %s of run %s stopped beating; running it again", step.name, step.run_id)
+        await ctx["queue"].enqueue(
+            "run_step", step.id, job_id=engine.step_job_id(step.id, step.attempts + 1)
+        )
+    for run_id in await runs.live_runs_without_progress(sessions):
+        await engine.advance(ctx, run_id)
+    return len(stale)
+
+
+async def recover_on_start(ctx: JobContext) -> None:
     """At start-up: everything unfinished goes back on the queue (the queue may have lost it)."""
-    return await requeue(sessions, queue, statuses=UNFINISHED)
+    await requeue(ctx["sessions"], ctx["queue"], statuses=UNFINISHED)
+    try:
+        await recover_runs(ctx)
+    except QueueUnavailable as error:
+        log.warning("queue unavailable; runs are recovered at the next sweep: %s", error)
 
 
-async def requeue_forever(
-    sessions: SessionFactory, queue: JobQueue, *, interval: float, min_age: float
-) -> None:
-    """Every `interval` seconds, enqueue deliveries the queue never took (it was down)."""
+async def sweep(ctx: JobContext) -> None:
+    settings = ctx["settings"]
+    await requeue(
+        ctx["sessions"],
+        ctx["queue"],
+        min_age=timedelta(seconds=settings.requeue_min_age_seconds),
+    )
+    await recover_runs(ctx)
+
+
+async def sweep_forever(ctx: JobContext) -> None:
+    """Every SHIPYARD_REQUEUE_INTERVAL seconds, sweep (the web process)."""
+    interval = ctx["settings"].requeue_interval_seconds
     while True:
         await asyncio.sleep(interval)
         try:
-            await requeue(sessions, queue, min_age=timedelta(seconds=min_age))
+            await sweep(ctx)
         except Exception:
-            log.exception("requeue sweep failed; trying again in %.0f s", interval)
+            log.exception("sweep failed; trying again in %.0f s", interval)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from arq import cron
@@ -13,8 +12,9 @@ from app.db import create_engine, session_factory
 from app.schema import ensure_migrated
 from app.settings import Settings
 from jobqueue.arq_queue import QUEUE_NAME, ArqQueue, redis_settings
+from jobqueue.context import job_context
 from jobqueue.jobs import JOBS
-from jobqueue.recovery import recover_on_start, requeue
+from jobqueue.recovery import recover_on_start, sweep
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
@@ -22,12 +22,14 @@ async def _startup(ctx: dict[str, Any]) -> None:
     engine = create_engine(settings)
     await ensure_migrated(engine)
     pool: ArqRedis = ctx["redis"]
-    ctx["engine"] = engine
-    ctx["sessions"] = session_factory(engine)
-    ctx["queue"] = ArqQueue(
+    queue = ArqQueue(
         redis_settings(settings.redis_url or "", verify_tls=settings.redis_verify_tls), pool=pool
     )
-    await recover_on_start(ctx["sessions"], ctx["queue"])
+    ctx["engine"] = engine
+    ctx.update(
+        job_context(settings, session_factory(engine), queue, providers=ctx.get("providers"))
+    )
+    await recover_on_start(ctx)  # type: ignore[arg-type]
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
@@ -35,12 +37,9 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         await ctx["engine"].dispose()
 
 
-async def requeue_received(ctx: dict[str, Any]) -> int:
-    """Cron: deliveries the web process stored while Redis was down."""
-    settings: Settings = ctx["settings"]
-    return await requeue(
-        ctx["sessions"], ctx["queue"], min_age=timedelta(seconds=settings.requeue_min_age_seconds)
-    )
+async def sweep_now(ctx: dict[str, Any]) -> None:
+    """Cron: deliveries stored while Redis was down, steps whose worker died."""
+    await sweep(ctx)  # type: ignore[arg-type]
 
 
 def functions() -> list[Function]:
@@ -59,7 +58,7 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "redis_settings": redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
         "on_startup": _startup,
         "on_shutdown": _shutdown,
-        "cron_jobs": [cron(requeue_received, second={0, 30}, run_at_startup=False)],
+        "cron_jobs": [cron(sweep_now, second=set(range(0, 60, 10)), run_at_startup=False)],
         "ctx": {"settings": settings},
         "max_tries": 5,
         "job_timeout": 600,

@@ -1,0 +1,1 @@
+"""Repository pipelines: the .shipyard.yml schema and which pipelines an event starts."""

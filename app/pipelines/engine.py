@@ -1,0 +1,326 @@
+"""Running pipelines: start a run, run one step, and advance the run when a step finishes.
+
+Each function is the body of a queue job and takes ids only; the database says where a run is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.models import PipelineRun, RunState, StepRun, StepState, utcnow
+from app.pipelines import reporting, runs
+from app.pipelines.plan import StepView, plan
+from app.secrets import SecretError, resolve_secret
+from jobqueue.context import JobContext
+from providers.base import Provider
+from providers.errors import ProviderError
+from providers.vocabulary import Repo
+from steps.base import RunInfo, StepContext, StepFailed
+from steps.masking import Masker
+from steps.registry import STEP_TYPES
+from steps.templates import (
+    TemplateError,
+    build_context,
+    evaluate_condition,
+    render_value,
+    resolve_from,
+)
+
+log = logging.getLogger(__name__)
+
+
+def step_job_id(step_id: int, attempt: int) -> str:
+    return f"step:{step_id}:{attempt}"
+
+
+async def start_run(ctx: JobContext, run_id: int) -> str:
+    """queued → running, then start the first steps."""
+    await runs.move_run(ctx["sessions"], run_id, RunState.RUNNING, started_at=utcnow())
+    await advance(ctx, run_id)
+    return "started"
+
+
+async def advance(ctx: JobContext, run_id: int) -> None:
+    """Skip what cannot run, enqueue what can, and finish the run when nothing is left."""
+    sessions = ctx["sessions"]
+    run = await runs.get_run(sessions, run_id)
+    if run is None or run.state != RunState.RUNNING:
+        return
+    steps = await runs.get_steps(sessions, run_id)
+    specs = {spec["name"]: spec for spec in run.spec.get("steps", [])}
+    decision = plan([_view(step, specs.get(step.name, {})) for step in steps])
+    by_name = {step.name: step for step in steps}
+    for name, reason in decision.skip.items():
+        await runs.move_step(
+            sessions, _id(by_name[name]), StepState.SKIPPED, error=reason, finished_at=utcnow()
+        )
+    for name in decision.start:
+        step = by_name[name]
+        await ctx["queue"].enqueue(
+            "run_step", _id(step), job_id=step_job_id(_id(step), step.attempts + 1)
+        )
+    if decision.outcome is not None and await runs.move_run(
+        sessions, run_id, decision.outcome, finished_at=utcnow()
+    ):
+        finished = await runs.get_run(sessions, run_id)
+        assert finished is not None
+        await reporting.report_run(ctx, finished)
+
+
+def _view(step: StepRun, spec: dict[str, Any]) -> StepView:
+    state = StepState(step.state)
+    return StepView(
+        name=step.name,
+        state=state,
+        needs=tuple(step.needs),
+        continue_on_error=bool(spec.get("continue_on_error")),
+        blocked=state is StepState.SKIPPED and step.error is not None,  # see _finish
+    )
+
+
+def _id(step: StepRun) -> int:
+    assert step.id is not None
+    return step.id
+
+
+async def run_step(ctx: JobContext, step_id: int) -> str:
+    """Run one step: claim it, decide `if:`, render its config, run it, record the outcome."""
+    settings, sessions = ctx["settings"], ctx["sessions"]
+    step = await runs.claim_step(
+        sessions, step_id, lease=timedelta(seconds=settings.step_lease_seconds)
+    )
+    if step is None:
+        return "skipped: not pending"
+    run = await runs.get_run(sessions, step.run_id)
+    assert run is not None
+    if run.cancel_requested:
+        await _finish(ctx, run, step, StepState.CANCELLED, error="run cancelled")
+        return "cancelled"
+    spec = _step_spec(run, step.name)
+    steps = await runs.get_steps(sessions, run.id or 0)
+    outputs = {s.name: s.outputs for s in steps if s.state == StepState.SUCCEEDED}
+    masker = _masker(ctx, run)
+    template = build_context(
+        event=run.event,
+        repo=(run.event or {}).get("repository") or {"full_name": run.repository},
+        pull_request=(run.event or {}).get("pull_request"),
+        release=(run.event or {}).get("release"),
+        env=run.spec.get("env", {}),
+        vars=run.spec.get("vars", {}),
+        step_outputs=outputs,
+    )
+    try:
+        condition = spec.get("if")
+        if condition and not evaluate_condition(condition, template):
+            await _finish(ctx, run, step, StepState.SKIPPED, log="skipped: `if:` is false\n")
+            return "skipped"
+        env = _env(run.spec.get("env", {}), spec.get("env", {}), template, masker)
+        config = resolve_from(render_value(spec.get("config", {}), template), outputs)
+        step_type = STEP_TYPES[step.type]
+        typed = step_type.Config.model_validate(config)
+    except (TemplateError, ValidationError, SecretError, KeyError) as error:
+        await _finish(ctx, run, step, StepState.FAILED, error=masker(f"configuration: {error}"))
+        return "failed"
+    provider = ctx["providers"](run.provider, run.installation_id)
+    try:
+        outputs_now, lines = await _execute(
+            ctx, run, step, spec, step_type, typed, provider, template, env, masker
+        )
+    except _Cancelled as cancelled:
+        await _finish(
+            ctx, run, step, StepState.CANCELLED, error="run cancelled", log=cancelled.lines
+        )
+        return "cancelled"
+    except _Failed as failed:
+        return await _failed(ctx, run, step, spec, failed.message, failed.lines)
+    finally:
+        await provider.aclose()
+    await _finish(
+        ctx, run, step, StepState.SUCCEEDED, outputs=masker.mask_json(outputs_now), log=lines
+    )
+    return "succeeded"
+
+
+class _Cancelled(Exception):
+    def __init__(self, lines: str) -> None:
+        self.lines = lines
+
+
+class _Failed(Exception):
+    def __init__(self, message: str, lines: str) -> None:
+        self.message, self.lines = message, lines
+
+
+async def _execute(
+    ctx: JobContext,
+    run: PipelineRun,
+    step: StepRun,
+    spec: dict[str, Any],
+    step_type: Any,
+    config: Any,
+    provider: Provider,
+    template: dict[str, Any],
+    env: dict[str, str],
+    masker: Masker,
+) -> tuple[dict[str, Any], str]:
+    """Run the step with its timeout, beating every second and stopping when the run is
+    cancelled. Returns (outputs, the log lines not yet stored)."""
+    settings, sessions = ctx["settings"], ctx["sessions"]
+    buffer: list[str] = []
+    step_id, run_id = _id(step), run.id or 0
+
+    def write(line: str) -> None:
+        buffer.append(masker(line.rstrip("\n")) + "\n")
+
+    async def keep(key: str, value: Any) -> None:
+        await runs.record(sessions, step_id, key, value)
+
+    workspace = Path(settings.data_dir) / "workspaces" / str(run_id)
+    workspace.mkdir(parents=True, exist_ok=True)
+    context = StepContext(
+        run=RunInfo(
+            id=run_id,
+            pipeline=run.pipeline,
+            provider=run.provider,
+            repo=Repo(run.repository),
+            sha=run.sha,
+            ref=run.ref,
+            pr_number=run.pr_number,
+            page_url=reporting.run_url(settings, run_id),
+        ),
+        name=step.name,
+        attempt=step.attempts,
+        provider=provider,
+        settings=settings,
+        workspace=workspace,
+        template=template,
+        env=env,
+        log=write,
+        mask=masker,
+        record=keep,
+        recorded=step.recorded,
+    )
+    task = asyncio.create_task(step_type.run(context, config))
+    cancelled = False
+    timeout = spec.get("timeout_seconds")
+    deadline = asyncio.get_running_loop().time() + timeout if timeout else None
+    while not task.done():
+        await asyncio.wait({task}, timeout=settings.heartbeat_seconds)
+        flushed, buffer[:] = "".join(buffer), []
+        if await runs.beat(sessions, step_id, run_id, flushed) and not task.done():
+            cancelled = True
+            task.cancel()
+        elif deadline is not None and asyncio.get_running_loop().time() > deadline:
+            task.cancel()
+    pending = "".join(buffer)
+    if cancelled:
+        with contextlib.suppress(BaseException):
+            await task
+        raise _Cancelled(pending)
+    try:
+        outputs = task.result()
+    except asyncio.CancelledError as error:
+        raise _Failed(f"timed out after {timeout:g} s", pending) from error
+    except StepFailed as error:
+        raise _Failed(masker(str(error)), pending) from error
+    except (ProviderError, SecretError, TemplateError) as error:
+        raise _Failed(masker(str(error)), pending) from error
+    except Exception as error:
+        log.exception("step %s raised", step.name)
+        raise _Failed(masker(f"unexpected {type(error).__name__}: {error}"), pending) from error
+    return dict(outputs or {}), pending
+
+
+async def _failed(
+    ctx: JobContext, run: PipelineRun, step: StepRun, spec: dict[str, Any], message: str, lines: str
+) -> str:
+    if step.attempts <= int(spec.get("retries", 0)):
+        await runs.move_step(
+            ctx["sessions"],
+            _id(step),
+            StepState.PENDING,
+            error=message,
+            log=step.log + lines + f"attempt {step.attempts} failed: {message}; retrying\n",
+        )
+        delay = min(60.0, 2.0 ** (step.attempts - 1))
+        await ctx["queue"].enqueue(
+            "run_step", _id(step), job_id=step_job_id(_id(step), step.attempts + 1), defer=delay
+        )
+        return "retrying"
+    await _finish(ctx, run, step, StepState.FAILED, error=message, log=lines)
+    return "failed"
+
+
+async def _finish(
+    ctx: JobContext,
+    run: PipelineRun,
+    step: StepRun,
+    state: StepState,
+    *,
+    error: str | None = None,
+    outputs: dict[str, Any] | None = None,
+    log: str = "",
+) -> None:
+    """Record the step's end, then advance the run. A skip carries an error only when a need
+    blocked it (planning tells the two apart by that)."""
+    fresh = await runs.get_step(ctx["sessions"], _id(step))
+    text = (fresh.log if fresh else "") + log
+    if error:
+        text += f"{state}: {error}\n"
+    await runs.move_step(
+        ctx["sessions"],
+        _id(step),
+        state,
+        error=error,
+        outputs=outputs or {},
+        log=text,
+        finished_at=utcnow(),
+    )
+    await advance(ctx, run.id or 0)
+
+
+def _step_spec(run: PipelineRun, name: str) -> dict[str, Any]:
+    for spec in run.spec.get("steps", []):
+        if spec.get("name") == name:
+            return dict(spec)
+    raise KeyError(f"step {name!r} is not in the run's pipeline")
+
+
+def _masker(ctx: JobContext, run: PipelineRun) -> Masker:
+    settings = ctx["settings"]
+    secrets = [
+        secret.get_secret_value()
+        for secret in (
+            settings.github_token,
+            settings.gitlab_token,
+            settings.gitea_token,
+            settings.github_private_key,
+            settings.anthropic_api_key,
+            settings.github_webhook_secret,
+            settings.gitlab_webhook_secret,
+            settings.gitea_webhook_secret,
+        )
+        if secret is not None
+    ]
+    return Masker(secrets)
+
+
+def _env(
+    pipeline_env: dict[str, str], step_env: dict[str, str], template: dict[str, Any], masker: Masker
+) -> dict[str, str]:
+    """The pipeline's and step's `env:`, rendered; `env://NAME` values are secrets, masked."""
+    env: dict[str, str] = {}
+    for key, value in {**pipeline_env, **step_env}.items():
+        if isinstance(value, str) and value.startswith(("env://", "vault://")):
+            env[key] = resolve_secret(value)
+            masker.add(env[key])
+        else:
+            env[key] = str(render_value(value, template))
+    return env

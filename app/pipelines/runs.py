@@ -1,0 +1,240 @@
+"""Pipeline runs and steps in the database: creating, claiming, moving, recording."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+
+from app.db import SessionFactory
+from app.models import PipelineRun, RunState, StepRun, StepState, utcnow
+from app.pipelines.plan import run_sources, step_sources
+
+LIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
+
+
+@dataclass(frozen=True)
+class NewStep:
+    name: str
+    type: str
+    needs: list[str]
+
+
+@dataclass(frozen=True)
+class NewRun:
+    provider: str
+    repository: str
+    pipeline: str
+    trigger: str
+    status_context: str
+    spec: dict[str, Any]
+    steps: list[NewStep]
+    sha: str | None = None
+    ref: str | None = None
+    pr_number: int | None = None
+    installation_id: int | None = None
+    delivery_pk: int | None = None
+    event: dict[str, Any] | None = None
+    concurrency_group: str | None = None
+    cancel_in_progress: bool = True
+
+
+@dataclass(frozen=True)
+class Created:
+    run_id: int
+    superseded: list[int] = field(default_factory=list)  # runs this one cancelled
+
+
+async def create_run(sessions: SessionFactory, new: NewRun) -> Created:
+    """Insert the run and its pending steps; cancel older live runs of its concurrency group."""
+    async with sessions() as session:
+        superseded: list[int] = []
+        if new.concurrency_group and new.cancel_in_progress:
+            rows = await session.exec(
+                select(PipelineRun.id).where(
+                    PipelineRun.concurrency_group == new.concurrency_group,
+                    col(PipelineRun.state).in_(LIVE_RUN_STATES),
+                )
+            )
+            superseded = [pk for pk in rows if pk is not None]
+        run = PipelineRun(
+            provider=new.provider,
+            repository=new.repository,
+            pipeline=new.pipeline,
+            trigger=new.trigger,
+            status_context=new.status_context,
+            spec=new.spec,
+            sha=new.sha,
+            ref=new.ref,
+            pr_number=new.pr_number,
+            installation_id=new.installation_id,
+            delivery_pk=new.delivery_pk,
+            event=new.event,
+            concurrency_group=new.concurrency_group,
+        )
+        session.add(run)
+        await session.flush()
+        assert run.id is not None
+        for position, step in enumerate(new.steps):
+            session.add(
+                StepRun(
+                    run_id=run.id,
+                    name=step.name,
+                    type=step.type,
+                    position=position,
+                    needs=step.needs,
+                )
+            )
+        if superseded:
+            await _request_cancel(session, superseded, "superseded by a newer run")
+        await session.commit()
+        return Created(run.id, superseded)
+
+
+async def request_cancel(sessions: SessionFactory, run_ids: Sequence[int], reason: str) -> None:
+    async with sessions() as session:
+        await _request_cancel(session, run_ids, reason)
+        await session.commit()
+
+
+async def _request_cancel(session: Any, run_ids: Sequence[int], reason: str) -> None:
+    """Mark the runs cancelled; pending steps stop now, running ones at their next heartbeat."""
+    now = utcnow()
+    await session.exec(
+        update(PipelineRun)
+        .where(col(PipelineRun.id).in_(run_ids), col(PipelineRun.state).in_(LIVE_RUN_STATES))
+        .values(cancel_requested=True, state=RunState.CANCELLED, error=reason, finished_at=now)
+    )
+    await session.exec(
+        update(StepRun)
+        .where(col(StepRun.run_id).in_(run_ids), col(StepRun.state) == StepState.PENDING)
+        .values(state=StepState.CANCELLED, error=reason, finished_at=now)
+    )
+
+
+async def get_run(sessions: SessionFactory, run_id: int) -> PipelineRun | None:
+    async with sessions() as session:
+        return await session.get(PipelineRun, run_id)
+
+
+async def get_steps(sessions: SessionFactory, run_id: int) -> list[StepRun]:
+    async with sessions() as session:
+        rows = await session.exec(
+            select(StepRun).where(StepRun.run_id == run_id).order_by(col(StepRun.position))
+        )
+        return list(rows)
+
+
+async def get_step(sessions: SessionFactory, step_id: int) -> StepRun | None:
+    async with sessions() as session:
+        return await session.get(StepRun, step_id)
+
+
+async def move_run(sessions: SessionFactory, run_id: int, target: RunState, **values: Any) -> bool:
+    """Move the run to `target` if its state allows; True if this call moved it."""
+    async with sessions() as session:
+        result = await session.exec(
+            update(PipelineRun)
+            .where(
+                col(PipelineRun.id) == run_id,
+                col(PipelineRun.state).in_(run_sources(target)),
+            )
+            .values(state=target, **values)
+        )
+        await session.commit()
+        return bool(result.rowcount == 1)
+
+
+async def move_step(
+    sessions: SessionFactory, step_id: int, target: StepState, **values: Any
+) -> bool:
+    async with sessions() as session:
+        result = await session.exec(
+            update(StepRun)
+            .where(col(StepRun.id) == step_id, col(StepRun.state).in_(step_sources(target)))
+            .values(state=target, **values)
+        )
+        await session.commit()
+        return bool(result.rowcount == 1)
+
+
+async def claim_step(sessions: SessionFactory, step_id: int, *, lease: timedelta) -> StepRun | None:
+    """Take a pending step (or one whose worker stopped beating) to run it; None if taken."""
+    now = utcnow()
+    async with sessions() as session:
+        result = await session.exec(
+            update(StepRun)
+            .where(
+                col(StepRun.id) == step_id,
+                or_(
+                    col(StepRun.state) == StepState.PENDING,
+                    (col(StepRun.state) == StepState.RUNNING)
+                    & (col(StepRun.heartbeat_at) < now - lease),
+                ),
+            )
+            .values(
+                state=StepState.RUNNING,
+                attempts=col(StepRun.attempts) + 1,
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+        await session.commit()
+        if result.rowcount != 1:
+            return None
+        return await session.get(StepRun, step_id)
+
+
+async def beat(sessions: SessionFactory, step_id: int, run_id: int, log: str) -> bool:
+    """Record that the step is alive and append its new log lines; True if the run was
+    cancelled meanwhile."""
+    async with sessions() as session:
+        step = await session.get(StepRun, step_id)
+        if step is not None and log:
+            step.log += log
+        if step is not None:
+            step.heartbeat_at = utcnow()
+        run = await session.get(PipelineRun, run_id)
+        await session.commit()
+        return bool(run is None or run.cancel_requested)
+
+
+async def record(sessions: SessionFactory, step_id: int, key: str, value: Any) -> None:
+    async with sessions() as session:
+        step = await session.get(StepRun, step_id)
+        if step is None:
+            return
+        step.recorded = {**step.recorded, key: value}
+        await session.commit()
+
+
+async def stale_steps(sessions: SessionFactory, *, older_than: datetime) -> list[StepRun]:
+    """Running steps whose worker stopped beating before `older_than` (it died)."""
+    async with sessions() as session:
+        rows = await session.exec(
+            select(StepRun).where(
+                StepRun.state == StepState.RUNNING, col(StepRun.heartbeat_at) < older_than
+            )
+        )
+        return list(rows)
+
+
+async def live_runs_without_progress(sessions: SessionFactory) -> list[int]:
+    """Live runs; the sweeper advances them in case a process died between two of their jobs."""
+    async with sessions() as session:
+        rows = await session.exec(
+            select(PipelineRun.id).where(col(PipelineRun.state).in_(LIVE_RUN_STATES))
+        )
+        return [pk for pk in rows if pk is not None]
+
+
+async def recent_runs(sessions: SessionFactory, *, limit: int = 20) -> list[PipelineRun]:
+    async with sessions() as session:
+        rows = await session.exec(
+            select(PipelineRun).order_by(col(PipelineRun.created_at).desc()).limit(limit)
+        )
+        return list(rows)

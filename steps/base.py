@@ -1,0 +1,67 @@
+"""What a step type is, and what it is given when it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from app.settings import Settings
+from providers.base import Provider
+from providers.vocabulary import Repo
+
+
+class StepFailed(Exception):
+    """The step ran and failed; the message says why, for the run page and the log."""
+
+
+class StepConfig(BaseModel):
+    """Base of every step type's `config:` model: unknown keys are errors, not silence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The run a step belongs to."""
+
+    id: int
+    pipeline: str
+    provider: str
+    repo: Repo
+    sha: str | None
+    ref: str | None
+    pr_number: int | None
+    page_url: str  # the run's page on Shipyard
+
+
+@dataclass
+class StepContext:
+    """Everything a step may use. Steps do I/O only through `provider` and their own clients."""
+
+    run: RunInfo
+    name: str
+    attempt: int
+    provider: Provider
+    settings: Settings
+    workspace: Path  # the run's working directory; `checkout` clones into workspace / "src"
+    template: Mapping[str, Any]  # event, repo, pull_request, release, env, steps, vars
+    env: Mapping[str, str]  # the pipeline's and step's `env:`, rendered; secrets allowed
+    log: Callable[[str], None]  # one line to the step log (masked before it is stored)
+    mask: Callable[[str], str]  # replaces every known secret value with ***
+    record: Callable[[str, Any], Awaitable[None]]  # persist a side effect now (e.g. comment id)
+    recorded: Mapping[str, Any] = field(default_factory=dict)  # what earlier attempts recorded
+
+
+class StepType(Protocol):
+    """A step type: its name in `type:`, its config model, and how it runs."""
+
+    type_name: ClassVar[str]
+    Config: ClassVar[type[StepConfig]]
+
+    async def run(self, ctx: StepContext, config: StepConfig) -> dict[str, Any]:
+        """Do the step; return its outputs (JSON values). Raise StepFailed to fail it."""
+        ...

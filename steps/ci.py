@@ -1,0 +1,147 @@
+"""Following a CI run to its end, shared by `trigger_ci` and `wait_ci`: polling, outputs, failures.
+
+Polling takes its `sleep` and `clock` from the caller, so tests run on a fake clock. The clock
+is wall time (`time.time`), not monotonic: the deadline is recorded with the run, and a retried
+step on another worker keeps the deadline the first attempt set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from providers.errors import ProviderError, RateLimited
+from providers.vocabulary import RunStatus, WorkflowRun
+from steps.base import StepContext, StepFailed
+
+__all__ = [
+    "Clock",
+    "Seconds",
+    "Sleep",
+    "deadline_for",
+    "finish",
+    "parse_seconds",
+    "poll_run",
+    "read_run",
+    "real_clock",
+    "real_sleep",
+    "run_outputs",
+]
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+real_sleep: Sleep = asyncio.sleep
+real_clock: Clock = time.time
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[hms])+")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
+
+
+def parse_seconds(value: object) -> object:
+    """Seconds from a number or a duration like `90s`, `30m`, `1h30m`; other values pass on."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if _DURATION.fullmatch(text):
+            return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_seconds), Field(gt=0, allow_inf_nan=False)]
+"""A positive number of seconds; config may write `1800`, `30m` or `1h30m`."""
+
+
+async def deadline_for(ctx: StepContext, seconds: float, clock: Clock) -> float:
+    """When waiting must stop: set by the first attempt and recorded, kept by retries."""
+    recorded = ctx.recorded.get("deadline")
+    if isinstance(recorded, int | float):
+        return float(recorded)
+    deadline = clock() + seconds
+    await ctx.record("deadline", deadline)
+    return deadline
+
+
+async def poll_run(
+    ctx: StepContext,
+    run_id: int | str,
+    *,
+    deadline: float,
+    poll_interval: float,
+    sleep: Sleep,
+    clock: Clock,
+) -> WorkflowRun:
+    """Read the run until it has finished; StepFailed if `deadline` passes first.
+
+    A host error worth retrying (5xx, no answer, rate limit) is logged and polled through;
+    any other (the run is gone, access was lost) fails the step.
+    """
+    seen: RunStatus | None = None
+    last: WorkflowRun | None = None
+    while True:
+        wait = poll_interval
+        try:
+            last = await ctx.provider.get_workflow_run(ctx.run.repo, run_id)
+        except ProviderError as error:
+            if not error.retryable:
+                raise StepFailed(f"could not read CI run {run_id}: {error}") from error
+            ctx.log(f"could not read CI run {run_id} ({error}); trying again")
+            if isinstance(error, RateLimited):
+                wait = max(wait, error.retry_at - clock())
+        else:
+            if last.status.finished:
+                return last
+            if last.status != seen:
+                seen = last.status
+                ctx.log(f"CI run {run_id} is {last.status.value}: {_url(last)}")
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise StepFailed(_timed_out(run_id, last))
+        await sleep(min(wait, remaining))
+
+
+async def read_run(ctx: StepContext, run_id: int | str) -> WorkflowRun:
+    """The run as the host reports it now; a host error fails the step."""
+    try:
+        return await ctx.provider.get_workflow_run(ctx.run.repo, run_id)
+    except ProviderError as error:
+        raise StepFailed(f"could not read CI run {run_id}: {error}") from error
+
+
+def finish(ctx: StepContext, run: WorkflowRun) -> dict[str, Any]:
+    """The finished run's outputs; StepFailed, with the run's URL, unless it succeeded."""
+    if run.status is RunStatus.FAILED:
+        word = f" ({run.conclusion})" if run.conclusion else ""
+        raise StepFailed(f"CI run {run.id} failed{word}: {_url(run)}")
+    if run.status is RunStatus.CANCELLED:
+        raise StepFailed(f"CI run {run.id} was cancelled: {_url(run)}")
+    ctx.log(f"CI run {run.id} succeeded: {_url(run)}")
+    return run_outputs(run)
+
+
+def run_outputs(run: WorkflowRun) -> dict[str, Any]:
+    """The outputs both CI steps give: run_id, status, url, conclusion."""
+    return {
+        "run_id": run.id,
+        "status": run.status.value,
+        "url": run.url,
+        "conclusion": run.conclusion,
+    }
+
+
+def _timed_out(run_id: int | str, last: WorkflowRun | None) -> str:
+    if last is None:
+        return f"CI run {run_id} could not be read before the timeout"
+    return (
+        f"CI run {run_id} did not finish before the timeout "
+        f"(still {last.status.value}): {_url(last)}"
+    )
+
+
+def _url(run: WorkflowRun) -> str:
+    return run.url or "(the host gave no URL)"

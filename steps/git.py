@@ -1,0 +1,134 @@
+"""Running git for steps: the credential header travels in git's environment, never in argv,
+a URL, `.git/config` or a log line.
+
+`http.extraHeader` is passed as `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_0` / `GIT_CONFIG_VALUE_0`
+(git >= 2.31), which is `git -c` without putting the token in the process list, and it is scoped
+to the host of the clone URL (`http.https://host/.extraHeader`): should a repository's own
+config rewrite the remote (`url.<x>.insteadOf`), git does not send the header elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from providers.vocabulary import CloneAuth
+from steps.base import StepContext, StepFailed
+from steps.masking import Masker
+from steps.run_command import run_process
+
+__all__ = [
+    "NO_HOOKS",
+    "Git",
+    "GitFailed",
+    "GitResult",
+    "auth_config",
+    "credential_masker",
+    "has_password",
+]
+
+# Commands that could run code the repository (or an earlier step) put there are told not to.
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
+
+class GitFailed(StepFailed):
+    """A git command exited non-zero."""
+
+
+@dataclass(frozen=True)
+class GitResult:
+    code: int
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines).strip()
+
+
+@dataclass
+class Git:
+    """git for one step in one directory, authenticated by `auth` where it talks to a remote."""
+
+    ctx: StepContext
+    cwd: Path
+    auth: CloneAuth | None = None
+    _masker: Masker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._masker = credential_masker(self.auth)
+
+    async def __call__(self, *args: str, check: bool = True, log: bool = True) -> GitResult:
+        """Run `git <args>`; its output (masked) goes to the step log unless `log` is false."""
+        lines: list[str] = []
+
+        def on_line(line: str) -> None:
+            masked = self._masker(line)
+            lines.append(masked)
+            if log:
+                self.ctx.log(masked)
+
+        if log:
+            self.ctx.log(self._masker(f"$ git {' '.join(args)}"))
+        try:
+            code = await run_process(["git", *args], cwd=self.cwd, env=self._env(), on_line=on_line)
+        except FileNotFoundError:
+            raise StepFailed(f"cannot run git in {self.cwd}: is git installed?") from None
+        result = GitResult(code, lines)
+        if check and code != 0:
+            last = result.lines[-1] if result.lines else "no output"
+            raise GitFailed(f"git {_verb(args)} failed (exit code {code}): {self.ctx.mask(last)}")
+        return result
+
+    def _env(self) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", str(self.ctx.workspace)),
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",  # fail rather than wait for a password nobody types
+            "GCM_INTERACTIVE": "never",
+        }
+        return env | auth_config(self.auth)
+
+
+def _verb(args: Sequence[str]) -> str:
+    return next((a for a in args if not a.startswith("-") and "=" not in a), "")
+
+
+def auth_config(auth: CloneAuth | None) -> dict[str, str]:
+    """The environment that gives git the clone header, scoped to the clone URL's host."""
+    if auth is None or auth.header is None:
+        return {}
+    parts = urlsplit(auth.url)
+    scoped = parts.scheme in ("http", "https") and parts.netloc
+    key = f"http.{parts.scheme}://{parts.netloc}/.extraHeader" if scoped else "http.extraHeader"
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": key, "GIT_CONFIG_VALUE_0": auth.header}
+
+
+def credential_masker(auth: CloneAuth | None) -> Masker:
+    """Masks the header, its credential, and (for Basic) the decoded user:password and password."""
+    masker = Masker()
+    if auth is None or auth.header is None:
+        return masker
+    masker.add(auth.header)
+    value = auth.header.partition(":")[2].strip()  # "Basic abc=" from "Authorization: Basic abc="
+    masker.add(value)
+    scheme, _, credential = value.partition(" ")
+    masker.add(credential)
+    if scheme.lower() == "basic":
+        try:
+            pair = base64.b64decode(credential, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return masker
+        masker.add(pair)
+        masker.add(pair.partition(":")[2])
+    return masker
+
+
+def has_password(url: str) -> bool:
+    """Whether a clone URL carries a password (providers must pass it as a header instead)."""
+    return bool(urlsplit(url).password)

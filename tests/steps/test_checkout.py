@@ -1,0 +1,223 @@
+"""checkout against real git repositories on disk (file://), and one HTTP host that records."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import http.server
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from providers.vocabulary import CloneAuth
+from steps.base import StepFailed
+from steps.checkout import CHECKOUT_REF, CheckoutConfig, step
+from steps.git import auth_config, credential_masker
+from tests.steps.conftest import StepHarness
+
+TOKEN = "ghs_FAKEtoken0123456789"
+HEADER = "Authorization: Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Synchronous git for building fixtures and inspecting results."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_IDENTITY, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@dataclass
+class Origin:
+    path: Path
+    shas: list[str]  # oldest first
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    def commit(self, name: str, text: str) -> str:
+        (self.path / name).write_text(text)
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "--quiet", "-m", f"write {name}")
+        sha = git(self.path, "rev-parse", "HEAD")
+        self.shas.append(sha)
+        return sha
+
+
+def make_origin(path: Path, commits: int = 3) -> Origin:
+    path.mkdir()
+    git(path, "init", "--quiet", "--initial-branch=main")
+    origin = Origin(path, [])
+    for n in range(commits):
+        origin.commit("version.txt", f"{n}\n")
+    return origin
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Origin:
+    return make_origin(tmp_path / "origin")
+
+
+def use(harness: StepHarness, origin: Origin) -> None:
+    harness.provider.clone = CloneAuth(url=origin.url, header=HEADER)
+
+
+async def test_checks_out_an_older_sha_shallowly(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    ctx = harness.context(template={})
+    ctx.run = dataclasses.replace(ctx.run, sha=origin.shas[0])
+
+    outputs = await step.run(ctx, CheckoutConfig())
+
+    src = harness.workspace / "src"
+    assert outputs == {"sha": origin.shas[0], "path": str(src), "ref": origin.shas[0]}
+    assert (src / "version.txt").read_text() == "0\n"
+    assert git(src, "rev-list", "--count", "HEAD") == "1"
+    assert git(src, "rev-parse", CHECKOUT_REF) == origin.shas[0]
+
+
+async def test_full_depth_fetches_the_whole_history(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    outputs = await step.run(harness.context(), CheckoutConfig(depth=0, ref=origin.shas[1]))
+
+    src = Path(outputs["path"])
+    assert git(src, "rev-list", "--count", "HEAD") == "2"
+    assert git(src, "rev-parse", "HEAD") == origin.shas[1]
+
+
+async def test_ref_overrides_the_run_sha(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    outputs = await step.run(harness.context(), CheckoutConfig(ref="main", depth=2))
+
+    assert outputs["sha"] == origin.shas[-1]
+    assert git(Path(outputs["path"]), "rev-list", "--count", "HEAD") == "2"
+
+
+async def test_a_retry_starts_clean(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    await step.run(harness.context(), CheckoutConfig(ref=origin.shas[2]))
+    src = harness.workspace / "src"
+    (src / "leftover.txt").write_text("from the failed attempt")
+    (src / "version.txt").write_text("changed")
+
+    outputs = await step.run(harness.context(attempt=2), CheckoutConfig(ref=origin.shas[1]))
+
+    assert outputs["sha"] == origin.shas[1]
+    assert not (src / "leftover.txt").exists()
+    assert (src / "version.txt").read_text() == "1\n"
+
+
+async def test_the_token_lands_nowhere(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    outputs = await step.run(harness.context(), CheckoutConfig(ref=origin.shas[0]))
+
+    src = harness.workspace / "src"
+    config = (src / ".git" / "config").read_text()
+    assert origin.url in config
+    stored = "\n".join(
+        p.read_text(errors="replace") for p in (src / ".git").rglob("*") if p.is_file()
+    )
+    for secret in (TOKEN, HEADER.split()[-1]):
+        assert secret not in stored
+        assert secret not in "\n".join(harness.lines)
+        assert secret not in repr(outputs)
+    assert any("git fetch" in line for line in harness.lines)
+
+
+async def test_an_unknown_sha_fails_clearly(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    with pytest.raises(StepFailed, match="git fetch failed"):
+        await step.run(harness.context(), CheckoutConfig(ref="0" * 40))
+
+
+async def test_nothing_to_check_out(harness: StepHarness, origin: Origin) -> None:
+    use(harness, origin)
+    ctx = harness.context()
+    ctx.run = dataclasses.replace(ctx.run, sha=None)
+    with pytest.raises(StepFailed, match="no commit"):
+        await step.run(ctx, CheckoutConfig())
+
+
+async def test_a_url_with_a_password_is_refused(harness: StepHarness) -> None:
+    harness.provider.clone = CloneAuth(url=f"https://x:{TOKEN}@git.example/acme/web.git")
+    with pytest.raises(StepFailed, match="password") as failure:
+        await step.run(harness.context(), CheckoutConfig())
+    assert TOKEN not in str(failure.value)
+
+
+# The header over real HTTP: a host that records what git sends, then answers 404.
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[dict[str, str]]
+
+    def do_GET(self) -> None:
+        self.seen.append({"path": self.path, **dict(self.headers.items())})
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_host() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    seen: list[dict[str, str]] = []
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/acme/web.git", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_git_sends_the_header_to_the_host(
+    harness: StepHarness, recording_host: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, seen = recording_host
+    harness.provider.clone = CloneAuth(url=url, header=HEADER)
+
+    with pytest.raises(StepFailed) as failure:
+        await step.run(harness.context(), CheckoutConfig())
+
+    assert seen, "git never reached the host"
+    assert seen[0]["path"].startswith("/acme/web.git/info/refs")
+    assert seen[0]["Authorization"] == HEADER.partition(": ")[2]
+    for text in (str(failure.value), "\n".join(harness.lines)):
+        assert TOKEN not in text
+        assert HEADER.split()[-1] not in text
+
+
+def test_the_header_is_scoped_to_the_clone_host() -> None:
+    env = auth_config(CloneAuth(url="https://git.example:8443/acme/web.git", header=HEADER))
+    assert env == {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.https://git.example:8443/.extraHeader",
+        "GIT_CONFIG_VALUE_0": HEADER,
+    }
+    assert auth_config(CloneAuth(url="https://git.example/acme/web.git")) == {}
+
+
+def test_the_credential_masker_knows_every_form_of_the_token() -> None:
+    mask = credential_masker(CloneAuth(url="https://git.example/a/b.git", header=HEADER))
+    encoded = HEADER.split()[-1]
+    text = f"{HEADER} | {encoded} | x-access-token:{TOKEN} | {TOKEN}"
+    assert TOKEN not in mask(text)
+    assert encoded not in mask(text)
