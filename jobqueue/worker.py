@@ -58,7 +58,7 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "redis_settings": redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
         "on_startup": _startup,
         "on_shutdown": _shutdown,
-        "cron_jobs": [cron(sweep_now, second=set(range(0, 60, 10)), run_at_startup=False)],
+        "cron_jobs": [cron(sweep_now, second=set(range(0, 60, 5)), run_at_startup=False)],
         "ctx": {"settings": settings},
         "max_tries": 5,
         "job_timeout": 600,
