@@ -14,8 +14,14 @@ FINISHED = frozenset(
 _STEP_MOVES: dict[StepState, frozenset[StepState]] = {
     StepState.PENDING: frozenset({StepState.RUNNING, StepState.SKIPPED, StepState.CANCELLED}),
     StepState.RUNNING: frozenset(
-        {StepState.SUCCEEDED, StepState.FAILED, StepState.CANCELLED, StepState.PENDING}
-    ),  # back to pending: a retry
+        {
+            StepState.SUCCEEDED,
+            StepState.FAILED,
+            StepState.CANCELLED,
+            StepState.SKIPPED,  # its own `if:` is decided once it is claimed
+            StepState.PENDING,  # a retry
+        }
+    ),
 }
 _RUN_MOVES: dict[RunState, frozenset[RunState]] = {
     RunState.QUEUED: frozenset({RunState.RUNNING, RunState.FAILED, RunState.CANCELLED}),

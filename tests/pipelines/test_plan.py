@@ -101,6 +101,7 @@ def test_all_succeeded() -> None:
         (P, R, True),
         (R, OK, True),
         (R, P, True),
+        (R, S, True),
         (OK, R, False),
         (F, P, False),
         (S, R, False),

@@ -75,7 +75,11 @@ async def test_run_completes_after_its_worker_is_killed_mid_step(
             assert (run.state, steps[0].state) == ("running", "running")
 
             second = start_worker(env)
-            await _until(settings, lambda runs: runs[0][0].state == "succeeded", within=60)
+            await _until(
+                settings,
+                lambda runs: runs[0][0].state == "succeeded" and len(host.statuses()) == 2,
+                within=60,
+            )
         finally:
             for worker in (first, second):
                 if worker is not None and worker.poll() is None:
