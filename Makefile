@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check bench clean
+.PHONY: run test bench bench-pipelines clean
 
 $(BIN)/shipyard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(BIN)/shipyard
 ## Benchmarks (see bench/README.md).
 bench: $(BIN)/shipyard
 	$(BIN)/python -m bench.intake
+
+bench-pipelines: $(BIN)/shipyard
+	$(BIN)/python -m bench.pipelines
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
