@@ -1,4 +1,4 @@
-"""Every setting is documented: in the README's table, and (what Heroku does not set) in app.json."""
+"""Every setting is documented: in the README, and (unless Heroku sets it) in app.json."""
 
 from __future__ import annotations
 
