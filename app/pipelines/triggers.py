@@ -4,8 +4,8 @@ Each host's words are translated here, in tables, to the config's one vocabulary
 
 - Pull request actions: opened, synchronize, reopened, closed, merged. GitHub and Gitea say a
   merge with `closed` and `merged: true`. GitLab's `update` is every change to a merge request
-  (title, labels, new commits...); the normalised Event does not say whether commits were
-  pushed, so every `update` counts as `synchronize`. Other actions (labeled, edited,
+  (title, labels, new commits...): it is `synchronize` only when commits were pushed, which
+  GitLab says with `oldrev` (the Event's `before`). Other actions (labeled, edited,
   assigned, review events, approvals) start nothing. Draft pull requests match like any other.
 - Release actions: GitHub's words. A GitLab `create` and a Gitea `published` are a release
   that is created and published at once, so they match `created` and `published` (and
@@ -137,6 +137,8 @@ def normalise_pull_request_action(event: Event) -> str | None:
     """The pull request action in the config's words, or None for actions that start nothing."""
     table = PULL_REQUEST_ACTIONS_BY_HOST.get(event.provider, {})
     action = table.get(event.action or "")
+    if event.provider == "gitlab" and event.action == "update" and event.before is None:
+        return None  # a title, label or description edit: no new commits
     merged = event.pull_request is not None and event.pull_request.merged is True
     return "merged" if action == "closed" and merged else action
 

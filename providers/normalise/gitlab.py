@@ -86,7 +86,8 @@ def _merge_request(mr: Obj) -> PullRequest:
 
 
 def _merge_request_hook(p: Obj) -> Parts:
-    """`action` keeps GitLab's word: open, update, merge, close, reopen, approved..."""
+    """`action` keeps GitLab's word: open, update, merge, close, reopen, approved... On an
+    `update` that pushed commits GitLab adds `oldrev`, the previous head: that is `before`."""
     attributes = p.obj("object_attributes")
     pr = _merge_request(attributes)
     return {
@@ -94,6 +95,7 @@ def _merge_request_hook(p: Obj) -> Parts:
         "action": attributes.string("action"),
         "pull_request": pr,
         "sha": pr.head_sha,
+        "before": attributes.string("oldrev"),
     }
 
 

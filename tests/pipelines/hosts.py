@@ -211,6 +211,7 @@ def pull_request_delivery(
                 "source_project_id": 1,
                 "target_project_id": 1,
                 "last_commit": {"id": sha},
+                **({"oldrev": "c" * 40} if action == "synchronize" else {}),
                 "url": "https://gitlab.example/acme/web/-/merge_requests/7",
             },
         }

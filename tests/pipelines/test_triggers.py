@@ -95,11 +95,19 @@ def make(provider: str, kind: EventKind, name: str, **fields: Any) -> Event:
 
 
 def pr(
-    provider: str, action: str, *, base: str = "main", merged: bool = False, draft: bool = False
+    provider: str,
+    action: str,
+    *,
+    base: str = "main",
+    merged: bool = False,
+    draft: bool = False,
+    before: str | None = None,
 ) -> Event:
     found = PullRequest(number=7, head_ref="feature/x", base_ref=base, merged=merged, draft=draft)
     name = PR_EVENT_NAMES.get(provider, "pull_request")
-    return make(provider, EventKind.PULL_REQUEST, name, action=action, pull_request=found)
+    return make(
+        provider, EventKind.PULL_REQUEST, name, action=action, pull_request=found, before=before
+    )
 
 
 def push(branch: str, *, provider: str = "github", action: str | None = None) -> Event:
@@ -166,7 +174,12 @@ CASES: list[tuple[str, Event, list[tuple[str, str, str | None]]]] = [
     ("github draft", pr("github", "opened", draft=True), [(PR_DEFAULT, "pull_request", "opened")]),
     # GitLab merge requests
     ("gitlab open", pr("gitlab", "open"), [(PR_DEFAULT, "pull_request", "opened")]),
-    ("gitlab update", pr("gitlab", "update"), [(PR_DEFAULT, "pull_request", "synchronize")]),
+    (
+        "gitlab update with new commits",
+        pr("gitlab", "update", before="c" * 40),
+        [(PR_DEFAULT, "pull_request", "synchronize")],
+    ),
+    ("gitlab update of the title only", pr("gitlab", "update"), []),
     ("gitlab reopen", pr("gitlab", "reopen"), [(PR_DEFAULT, "pull_request", "reopened")]),
     ("gitlab close", pr("gitlab", "close"), [(PR_CLOSED, "pull_request", "closed")]),
     (

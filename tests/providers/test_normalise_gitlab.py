@@ -135,6 +135,15 @@ def test_merge_request_from_a_fork_marked_work_in_progress() -> None:
     assert (pr.number, pr.from_fork, pr.draft) == (13, True, True)
 
 
+def test_merge_request_update_with_new_commits_carries_the_previous_head() -> None:
+    payload = load("merge-request-open")
+    payload["object_attributes"] |= {"action": "update", "oldrev": "c" * 40}
+    event = gitlab("Merge Request Hook", payload)
+    assert (event.action, event.before, event.sha) == ("update", "c" * 40, H)
+    payload["object_attributes"].pop("oldrev")
+    assert gitlab("Merge Request Hook", payload).before is None  # an edit, no new commits
+
+
 def test_merge_request_merged() -> None:
     event = gitlab("Merge Request Hook", load("merge-request-merged"))
     assert event.action == "merge"
