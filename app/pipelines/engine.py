@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,13 @@ async def advance(ctx: JobContext, run_id: int) -> None:
         finished = await runs.get_run(sessions, run_id)
         assert finished is not None
         await reporting.report_run(ctx, finished)
+        await asyncio.to_thread(shutil.rmtree, workspace(ctx, run_id), ignore_errors=True)
+
+
+def workspace(ctx: JobContext, run_id: int) -> Path:
+    """Where a run's steps work (the checkout is `src` inside). Steps of one run share it, so
+    with workers on several machines SHIPYARD_DATA_DIR must be shared storage."""
+    return Path(ctx["settings"].data_dir) / "workspaces" / str(run_id)
 
 
 def _view(step: StepRun, spec: dict[str, Any]) -> StepView:
@@ -182,8 +190,8 @@ async def _execute(
     async def keep(key: str, value: Any) -> None:
         await runs.record(sessions, step_id, key, value)
 
-    workspace = Path(settings.data_dir) / "workspaces" / str(run_id)
-    workspace.mkdir(parents=True, exist_ok=True)
+    directory = workspace(ctx, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
     context = StepContext(
         run=RunInfo(
             id=run_id,
@@ -199,7 +207,7 @@ async def _execute(
         attempt=step.attempts,
         provider=provider,
         settings=settings,
-        workspace=workspace,
+        workspace=directory,
         template=template,
         env=env,
         log=write,

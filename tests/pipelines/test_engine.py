@@ -78,6 +78,7 @@ async def test_steps_run_in_order_and_independent_ones_in_parallel(fast: Setting
     )
     run, steps = await run_pipeline(fast, text)
     assert run.state == "succeeded"
+    assert not (Path(fast.data_dir) / "workspaces" / str(run.id)).exists()  # cleaned up
     a, b, c, d = (steps[n] for n in "abcd")
     assert all(s.state == "succeeded" for s in (a, b, c, d))
     times = [(s.started_at, s.finished_at) for s in (a, b, c, d)]
