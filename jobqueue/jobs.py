@@ -7,11 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from arq import Retry
+
 from app import deliveries
 from app.models import DeliveryStatus
 from app.pipelines import engine
 from app.pipelines.routing import ROUTABLE, route_delivery
 from jobqueue.context import JobContext
+from providers.errors import ProviderError
 from providers.events import EventKind
 from providers.normalise import PayloadShapeError, normalise
 from providers.webhooks import WEBHOOKS, BadPayload, UnsupportedMediaType, parse_body
@@ -60,8 +63,20 @@ async def process_delivery(ctx: JobContext, delivery_pk: int) -> str:
         normalised=json.loads(event.model_dump_json()),
     )
     if event.kind in ROUTABLE:
-        await ctx["queue"].enqueue("route_delivery", delivery_pk, job_id=f"route:{delivery_pk}")
+        await _route_now_or_later(ctx, delivery_pk)
     return str(status)
+
+
+async def _route_now_or_later(ctx: JobContext, delivery_pk: int) -> None:
+    """Route in this job (no second queue hop before the pending status), or, if the host
+    does not answer, as a job of its own that retries."""
+    try:
+        await route_delivery(ctx, delivery_pk)
+    except (Retry, ProviderError) as error:
+        log.info("routing delivery %s later: %s", delivery_pk, error)
+        await ctx["queue"].enqueue(
+            "route_delivery", delivery_pk, job_id=f"route:{delivery_pk}", defer=5.0
+        )
 
 
 JOBS: dict[str, Job] = {

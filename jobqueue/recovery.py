@@ -54,8 +54,8 @@ async def requeue(
 
 
 async def recover_runs(ctx: JobContext) -> int:
-    """Re-enqueue steps whose worker stopped beating (it died), and advance live runs (a
-    process may have died between a step's end and the next step's start)."""
+    """Re-enqueue steps whose worker stopped beating (it died); start or advance runs that
+    stalled (a process died between one of their jobs and the next)."""
     sessions = ctx["sessions"]
     lease = timedelta(seconds=ctx["settings"].step_lease_seconds)
     stale = await runs.stale_steps(sessions, older_than=utcnow() - lease)
@@ -65,7 +65,10 @@ async def recover_runs(ctx: JobContext) -> int:
         await ctx["queue"].enqueue(
             "run_step", step.id, job_id=engine.step_job_id(step.id, step.attempts + 1)
         )
-    for run_id in await runs.live_runs_without_progress(sessions):
+    queued, running = await runs.stalled_runs(sessions, older_than=utcnow() - lease)
+    for run_id in queued:
+        await ctx["queue"].enqueue("start_run", run_id, job_id=f"run:{run_id}")
+    for run_id in running:
         await engine.advance(ctx, run_id)
     return len(stale)
 

@@ -26,6 +26,7 @@ from providers.errors import (
     ValidationFailed,
     error_for_response,
 )
+from providers.http import tls_context
 from providers.retry import RetryPolicy, with_retries
 from providers.vocabulary import (
     CloneAuth,
@@ -167,6 +168,7 @@ class GiteaClient(Provider):
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
+            verify=tls_context(),
             base_url=self._api_url,
             headers={
                 "Authorization": f"token {self._token.get_secret_value()}",

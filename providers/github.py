@@ -24,6 +24,7 @@ from providers.errors import (
     error_for_response,
 )
 from providers.github_auth import Credentials, InstallationAuth, TokenAuth, shared_app
+from providers.http import tls_context
 from providers.retry import RetryPolicy, with_retries
 from providers.vocabulary import (
     CheckRun,
@@ -189,7 +190,7 @@ class GitHubClient(Provider):
         # GitHub answers 301/307 for renamed repositories; httpx drops the Authorization
         # header if a redirect leaves the API's origin.
         self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=True
+            verify=tls_context(), timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=True
         )
         self._api = _ShipyardGitHubAPI(
             self._http, base_url=self._api_url, credentials=credentials, retry=self._retry

@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from app.secrets import SecretError, check_reference, extend_mask, resolve_secret
 from providers.errors import ProviderError
+from providers.http import tls_context
 from steps.base import StepConfig, StepContext, StepFailed
 from steps.ci import Seconds
 
@@ -137,7 +138,7 @@ async def _ask(
         "messages": [{"role": "user", "content": content}],
     }
     try:
-        async with httpx.AsyncClient(timeout=config.timeout) as client:
+        async with httpx.AsyncClient(verify=tls_context(), timeout=config.timeout) as client:
             response = await client.post(url, json=body, headers=headers)
     except httpx.TimeoutException:
         raise StepFailed(

@@ -22,6 +22,7 @@ import httpx
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.secrets import SecretError, check_reference, extend_mask, is_reference, resolve_secret
+from providers.http import tls_context
 from steps.base import StepConfig, StepContext, StepFailed
 from steps.ci import Seconds
 
@@ -168,7 +169,7 @@ async def _post(
     """POST, turning every failure into a StepFailed that names no URL and no secret."""
     clean = extend_mask(ctx.mask, secrets)
     try:
-        async with httpx.AsyncClient(timeout=time_limit) as client:
+        async with httpx.AsyncClient(verify=tls_context(), timeout=time_limit) as client:
             response = await client.post(url, content=body, headers=headers)
     except httpx.TimeoutException:
         raise StepFailed(f"notify: {target} did not answer within {time_limit:g}s") from None

@@ -20,6 +20,9 @@ from app.schema import upgrade
 from app.settings import Settings
 from tests import services
 
+# Shared helpers that assert: rewrite them like test modules, for the same failure messages.
+pytest.register_assert_rewrite("tests.providers.shapes")
+
 SECRETS = {
     "GITHUB_WEBHOOK_SECRET": "github-test-secret",
     "GITLAB_WEBHOOK_SECRET": "gitlab-test-secret",

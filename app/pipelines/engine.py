@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlmodel import col
 
 from app.models import PipelineRun, RunState, StepRun, StepState, utcnow
 from app.pipelines import reporting, runs
@@ -41,6 +42,12 @@ def step_job_id(step_id: int, attempt: int) -> str:
     return f"step:{step_id}:{attempt}"
 
 
+def workspace(ctx: JobContext, run_id: int) -> Path:
+    """Where a run's steps work (the checkout is `src` inside). Steps of one run share it, so
+    with workers on several machines SHIPYARD_DATA_DIR must be shared storage."""
+    return Path(ctx["settings"].data_dir) / "workspaces" / str(run_id)
+
+
 async def start_run(ctx: JobContext, run_id: int) -> str:
     """queued → running, then start the first steps."""
     await runs.move_run(ctx["sessions"], run_id, RunState.RUNNING, started_at=utcnow())
@@ -48,16 +55,15 @@ async def start_run(ctx: JobContext, run_id: int) -> str:
     return "started"
 
 
-async def advance(ctx: JobContext, run_id: int) -> None:
+async def advance(ctx: JobContext, run_id: int, loaded: runs.Loaded | None = None) -> None:
     """Skip what cannot run, enqueue what can, and finish the run when nothing is left."""
     sessions = ctx["sessions"]
-    run = await runs.get_run(sessions, run_id)
-    if run is None or run.state != RunState.RUNNING:
+    loaded = loaded or await runs.load(sessions, run_id)
+    if loaded is None or loaded.run.state != RunState.RUNNING:
         return
-    steps = await runs.get_steps(sessions, run_id)
-    specs = {spec["name"]: spec for spec in run.spec.get("steps", [])}
-    decision = plan([_view(step, specs.get(step.name, {})) for step in steps])
-    by_name = {step.name: step for step in steps}
+    specs = {spec["name"]: spec for spec in loaded.run.spec.get("steps", [])}
+    decision = plan([_view(step, specs.get(step.name, {})) for step in loaded.steps])
+    by_name = {step.name: step for step in loaded.steps}
     for name, reason in decision.skip.items():
         await runs.move_step(
             sessions, _id(by_name[name]), StepState.SKIPPED, error=reason, finished_at=utcnow()
@@ -74,12 +80,6 @@ async def advance(ctx: JobContext, run_id: int) -> None:
         assert finished is not None
         await reporting.report_run(ctx, finished)
         await asyncio.to_thread(shutil.rmtree, workspace(ctx, run_id), ignore_errors=True)
-
-
-def workspace(ctx: JobContext, run_id: int) -> Path:
-    """Where a run's steps work (the checkout is `src` inside). Steps of one run share it, so
-    with workers on several machines SHIPYARD_DATA_DIR must be shared storage."""
-    return Path(ctx["settings"].data_dir) / "workspaces" / str(run_id)
 
 
 def _view(step: StepRun, spec: dict[str, Any]) -> StepView:
@@ -101,25 +101,24 @@ def _id(step: StepRun) -> int:
 async def run_step(ctx: JobContext, step_id: int) -> str:
     """Run one step: claim it, decide `if:`, render its config, run it, record the outcome."""
     settings, sessions = ctx["settings"], ctx["sessions"]
-    step = await runs.claim_step(
+    claimed = await runs.claim_step(
         sessions, step_id, lease=timedelta(seconds=settings.step_lease_seconds)
     )
-    if step is None:
+    if claimed is None:
         return "skipped: not pending"
-    run = await runs.get_run(sessions, step.run_id)
-    assert run is not None
+    run, step = claimed.run, claimed.step(step_id)
     if run.cancel_requested:
         await _finish(ctx, run, step, StepState.CANCELLED, error="run cancelled")
         return "cancelled"
     spec = _step_spec(run, step.name)
-    steps = await runs.get_steps(sessions, run.id or 0)
-    outputs = {s.name: s.outputs for s in steps if s.state == StepState.SUCCEEDED}
-    masker = _masker(ctx, run)
+    outputs = {s.name: s.outputs for s in claimed.steps if s.state == StepState.SUCCEEDED}
+    masker = _masker(ctx)
+    event = run.event or {}
     template = build_context(
-        event=run.event,
-        repo=(run.event or {}).get("repository") or {"full_name": run.repository},
-        pull_request=(run.event or {}).get("pull_request"),
-        release=(run.event or {}).get("release"),
+        event=event,
+        repo=event.get("repository") or {"full_name": run.repository},
+        pull_request=event.get("pull_request"),
+        release=event.get("release"),
         env=run.spec.get("env", {}),
         vars=run.spec.get("vars", {}),
         step_outputs=outputs,
@@ -137,62 +136,68 @@ async def run_step(ctx: JobContext, step_id: int) -> str:
         await _finish(ctx, run, step, StepState.FAILED, error=masker(f"configuration: {error}"))
         return "failed"
     provider = ctx["providers"](run.provider, run.installation_id)
+    lines = _Log(masker)
+    context = _context(ctx, run, step, provider, template, env, masker, lines)
     try:
-        outputs_now, lines = await _execute(
-            ctx, run, step, spec, step_type, typed, provider, template, env, masker
-        )
-    except _Cancelled as cancelled:
-        await _finish(
-            ctx, run, step, StepState.CANCELLED, error="run cancelled", log=cancelled.lines
-        )
-        return "cancelled"
-    except _Failed as failed:
-        return await _failed(ctx, run, step, spec, failed.message, failed.lines)
+        produced = await _supervise(ctx, run, step, spec, step_type.run(context, typed), lines)
+    except _Ended as ended:
+        if ended.state is StepState.FAILED:
+            return await _failed(ctx, run, step, spec, ended.message, ended.lines)
+        await _finish(ctx, run, step, ended.state, error=ended.message, log=ended.lines)
+        return str(ended.state)
     finally:
         await provider.aclose()
     await _finish(
-        ctx, run, step, StepState.SUCCEEDED, outputs=masker.mask_json(outputs_now), log=lines
+        ctx, run, step, StepState.SUCCEEDED, outputs=masker.mask_json(produced), log=lines.take()
     )
     return "succeeded"
 
 
-class _Cancelled(Exception):
-    def __init__(self, lines: str) -> None:
-        self.lines = lines
+class _Ended(Exception):
+    """The step ended otherwise than by succeeding: its state, why, and unsaved log lines."""
+
+    def __init__(self, state: StepState, message: str, lines: str) -> None:
+        super().__init__(message)
+        self.state, self.message, self.lines = state, message, lines
 
 
-class _Failed(Exception):
-    def __init__(self, message: str, lines: str) -> None:
-        self.message, self.lines = message, lines
+class _Log:
+    """Masked log lines waiting for the next heartbeat to store them."""
+
+    def __init__(self, masker: Masker) -> None:
+        self._masker = masker
+        self._lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self._lines.append(self._masker(line.rstrip("\n")) + "\n")
+
+    def mask(self, text: str) -> str:
+        return self._masker(text)
+
+    def take(self) -> str:
+        text, self._lines = "".join(self._lines), []
+        return text
 
 
-async def _execute(
+def _context(
     ctx: JobContext,
     run: PipelineRun,
     step: StepRun,
-    spec: dict[str, Any],
-    step_type: Any,
-    config: Any,
     provider: Provider,
     template: dict[str, Any],
     env: dict[str, str],
     masker: Masker,
-) -> tuple[dict[str, Any], str]:
-    """Run the step with its timeout, beating every second and stopping when the run is
-    cancelled. Returns (outputs, the log lines not yet stored)."""
+    lines: _Log,
+) -> StepContext:
     settings, sessions = ctx["settings"], ctx["sessions"]
-    buffer: list[str] = []
-    step_id, run_id = _id(step), run.id or 0
-
-    def write(line: str) -> None:
-        buffer.append(masker(line.rstrip("\n")) + "\n")
+    run_id, step_id = run.id or 0, _id(step)
+    directory = workspace(ctx, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
 
     async def keep(key: str, value: Any) -> None:
         await runs.record(sessions, step_id, key, value)
 
-    directory = workspace(ctx, run_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    context = StepContext(
+    return StepContext(
         run=RunInfo(
             id=run_id,
             pipeline=run.pipeline,
@@ -210,56 +215,71 @@ async def _execute(
         workspace=directory,
         template=template,
         env=env,
-        log=write,
+        log=lines.write,
         mask=masker,
         record=keep,
         recorded=step.recorded,
     )
-    task = asyncio.create_task(step_type.run(context, config))
+
+
+async def _supervise(
+    ctx: JobContext,
+    run: PipelineRun,
+    step: StepRun,
+    spec: dict[str, Any],
+    work: Any,
+    lines: _Log,
+) -> dict[str, Any]:
+    """Run the step's coroutine under its timeout; while it runs, beat (storing its log lines)
+    and stop it when the run is cancelled. Lines not stored yet stay in `lines`."""
+    settings, sessions = ctx["settings"], ctx["sessions"]
+    task = asyncio.create_task(work)
     cancelled = False
     timeout = spec.get("timeout_seconds")
     deadline = asyncio.get_running_loop().time() + timeout if timeout else None
     while not task.done():
         await asyncio.wait({task}, timeout=settings.heartbeat_seconds)
-        flushed, buffer[:] = "".join(buffer), []
-        if await runs.beat(sessions, step_id, run_id, flushed) and not task.done():
+        if task.done():
+            break  # a quick step needs no heartbeat: its lines are stored when it finishes
+        if await runs.beat(sessions, _id(step), run.id or 0, lines.take()):
             cancelled = True
             task.cancel()
         elif deadline is not None and asyncio.get_running_loop().time() > deadline:
             task.cancel()
-    pending = "".join(buffer)
     if cancelled:
         with contextlib.suppress(BaseException):
             await task
-        raise _Cancelled(pending)
+        raise _Ended(StepState.CANCELLED, "run cancelled", lines.take())
     try:
-        outputs = task.result()
-    except asyncio.CancelledError as error:
-        raise _Failed(f"timed out after {timeout:g} s", pending) from error
-    except StepFailed as error:
-        raise _Failed(masker(str(error)), pending) from error
-    except (ProviderError, SecretError, TemplateError) as error:
-        raise _Failed(masker(str(error)), pending) from error
+        return dict(task.result() or {})
+    except asyncio.CancelledError:
+        raise _Ended(StepState.FAILED, f"timed out after {timeout:g} s", lines.take()) from None
+    except (StepFailed, ProviderError, SecretError, TemplateError) as error:
+        raise _Ended(StepState.FAILED, lines.mask(str(error)), lines.take()) from None
     except Exception as error:
         log.exception("step %s raised", step.name)
-        raise _Failed(masker(f"unexpected {type(error).__name__}: {error}"), pending) from error
-    return dict(outputs or {}), pending
+        message = lines.mask(f"unexpected {type(error).__name__}: {error}")
+        raise _Ended(StepState.FAILED, message, lines.take()) from None
 
 
 async def _failed(
     ctx: JobContext, run: PipelineRun, step: StepRun, spec: dict[str, Any], message: str, lines: str
 ) -> str:
+    """Retry the step if it has retries left (with backoff), else fail it."""
     if step.attempts <= int(spec.get("retries", 0)):
+        note = f"attempt {step.attempts} failed: {message}; retrying\n"
         await runs.move_step(
             ctx["sessions"],
             _id(step),
             StepState.PENDING,
             error=message,
-            log=step.log + lines + f"attempt {step.attempts} failed: {message}; retrying\n",
+            log=col(StepRun.log) + lines + note,
         )
-        delay = min(60.0, 2.0 ** (step.attempts - 1))
         await ctx["queue"].enqueue(
-            "run_step", _id(step), job_id=step_job_id(_id(step), step.attempts + 1), defer=delay
+            "run_step",
+            _id(step),
+            job_id=step_job_id(_id(step), step.attempts + 1),
+            defer=min(60.0, 2.0 ** (step.attempts - 1)),
         )
         return "retrying"
     await _finish(ctx, run, step, StepState.FAILED, error=message, log=lines)
@@ -278,20 +298,18 @@ async def _finish(
 ) -> None:
     """Record the step's end, then advance the run. A skip carries an error only when a need
     blocked it (planning tells the two apart by that)."""
-    fresh = await runs.get_step(ctx["sessions"], _id(step))
-    text = (fresh.log if fresh else "") + log
     if error:
-        text += f"{state}: {error}\n"
-    await runs.move_step(
+        log += f"{state}: {error}\n"
+    loaded = await runs.finish_step(
         ctx["sessions"],
         _id(step),
+        run.id or 0,
         state,
+        log=log,
         error=error,
         outputs=outputs or {},
-        log=text,
-        finished_at=utcnow(),
     )
-    await advance(ctx, run.id or 0)
+    await advance(ctx, run.id or 0, loaded)
 
 
 def _step_spec(run: PipelineRun, name: str) -> dict[str, Any]:
@@ -301,7 +319,8 @@ def _step_spec(run: PipelineRun, name: str) -> dict[str, Any]:
     raise KeyError(f"step {name!r} is not in the run's pipeline")
 
 
-def _masker(ctx: JobContext, run: PipelineRun) -> Masker:
+def _masker(ctx: JobContext) -> Masker:
+    """Masks every secret Shipyard itself holds; steps add the ones they resolve."""
     settings = ctx["settings"]
     secrets = [
         secret.get_secret_value()

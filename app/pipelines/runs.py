@@ -153,20 +153,52 @@ async def move_step(
     sessions: SessionFactory, step_id: int, target: StepState, **values: Any
 ) -> bool:
     async with sessions() as session:
-        result = await session.exec(
-            update(StepRun)
-            .where(col(StepRun.id) == step_id, col(StepRun.state).in_(step_sources(target)))
-            .values(state=target, **values)
-        )
+        moved = await _move_step(session, step_id, target, **values)
         await session.commit()
-        return bool(result.rowcount == 1)
+        return moved
 
 
-async def claim_step(sessions: SessionFactory, step_id: int, *, lease: timedelta) -> StepRun | None:
-    """Take a pending step (or one whose worker stopped beating) to run it; None if taken."""
+async def _move_step(session: Any, step_id: int, target: StepState, **values: Any) -> bool:
+    result = await session.exec(
+        update(StepRun)
+        .where(col(StepRun.id) == step_id, col(StepRun.state).in_(step_sources(target)))
+        .values(state=target, **values)
+    )
+    return bool(result.rowcount == 1)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A run with all its steps, read in one transaction."""
+
+    run: PipelineRun
+    steps: list[StepRun]
+
+    def step(self, step_id: int) -> StepRun:
+        return next(step for step in self.steps if step.id == step_id)
+
+
+async def load(sessions: SessionFactory, run_id: int) -> Loaded | None:
+    async with sessions() as session:
+        return await _load(session, run_id)
+
+
+async def _load(session: Any, run_id: int) -> Loaded | None:
+    run = await session.get(PipelineRun, run_id)
+    if run is None:
+        return None
+    rows = await session.exec(
+        select(StepRun).where(StepRun.run_id == run_id).order_by(col(StepRun.position))
+    )
+    return Loaded(run, list(rows))
+
+
+async def claim_step(sessions: SessionFactory, step_id: int, *, lease: timedelta) -> Loaded | None:
+    """Take a pending step (or one whose worker stopped beating) to run it, and read its run;
+    None if another worker has it or it is done. One transaction."""
     now = utcnow()
     async with sessions() as session:
-        result = await session.exec(
+        claimed = await session.exec(
             update(StepRun)
             .where(
                 col(StepRun.id) == step_id,
@@ -182,25 +214,47 @@ async def claim_step(sessions: SessionFactory, step_id: int, *, lease: timedelta
                 started_at=now,
                 heartbeat_at=now,
             )
+            .returning(col(StepRun.run_id))
         )
+        run_id = claimed.scalar_one_or_none()
+        loaded = await _load(session, run_id) if run_id is not None else None
         await session.commit()
-        if result.rowcount != 1:
-            return None
-        return await session.get(StepRun, step_id)
+        return loaded
+
+
+async def finish_step(
+    sessions: SessionFactory,
+    step_id: int,
+    run_id: int,
+    state: StepState,
+    *,
+    log: str,
+    **values: Any,
+) -> Loaded | None:
+    """Move a running step to its end, append to its log, and read the run as it now is."""
+    async with sessions() as session:
+        await _move_step(
+            session, step_id, state, log=col(StepRun.log) + log, finished_at=utcnow(), **values
+        )
+        loaded = await _load(session, run_id)
+        await session.commit()
+        return loaded
 
 
 async def beat(sessions: SessionFactory, step_id: int, run_id: int, log: str) -> bool:
     """Record that the step is alive and append its new log lines; True if the run was
     cancelled meanwhile."""
     async with sessions() as session:
-        step = await session.get(StepRun, step_id)
-        if step is not None and log:
-            step.log += log
-        if step is not None:
-            step.heartbeat_at = utcnow()
-        run = await session.get(PipelineRun, run_id)
+        await session.exec(
+            update(StepRun)
+            .where(col(StepRun.id) == step_id)
+            .values(log=col(StepRun.log) + log, heartbeat_at=utcnow())
+        )
+        cancelled = await session.exec(
+            select(PipelineRun.cancel_requested).where(PipelineRun.id == run_id)
+        )
         await session.commit()
-        return bool(run is None or run.cancel_requested)
+        return bool(cancelled.one_or_none() in (None, True))
 
 
 async def record(sessions: SessionFactory, step_id: int, key: str, value: Any) -> None:
@@ -223,13 +277,32 @@ async def stale_steps(sessions: SessionFactory, *, older_than: datetime) -> list
         return list(rows)
 
 
-async def live_runs_without_progress(sessions: SessionFactory) -> list[int]:
-    """Live runs; the sweeper advances them in case a process died between two of their jobs."""
-    async with sessions() as session:
-        rows = await session.exec(
-            select(PipelineRun.id).where(col(PipelineRun.state).in_(LIVE_RUN_STATES))
+async def stalled_runs(
+    sessions: SessionFactory, *, older_than: datetime
+) -> tuple[list[int], list[int]]:
+    """(queued runs never started, running runs with no step running or changed) since
+    `older_than`: what a process that died between two jobs of a run leaves behind."""
+    busy = select(StepRun.run_id).where(
+        or_(
+            col(StepRun.state) == StepState.RUNNING,
+            col(StepRun.started_at) >= older_than,
+            col(StepRun.finished_at) >= older_than,
         )
-        return [pk for pk in rows if pk is not None]
+    )
+    async with sessions() as session:
+        queued = await session.exec(
+            select(PipelineRun.id).where(
+                col(PipelineRun.state) == RunState.QUEUED, PipelineRun.created_at < older_than
+            )
+        )
+        running = await session.exec(
+            select(PipelineRun.id).where(
+                col(PipelineRun.state) == RunState.RUNNING,
+                col(PipelineRun.started_at) < older_than,
+                col(PipelineRun.id).not_in(busy),
+            )
+        )
+        return [pk for pk in queued if pk is not None], [pk for pk in running if pk is not None]
 
 
 async def recent_runs(sessions: SessionFactory, *, limit: int = 20) -> list[PipelineRun]:

@@ -27,6 +27,17 @@ async def stored(settings: Settings) -> list[Delivery]:
         await engine.dispose()
 
 
+async def deliver(
+    settings: Settings, provider: str, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """POST one delivery to a new app and wait until its queue has handled it."""
+    app = create_app(settings)
+    async with running(app) as client:
+        response = await client.post(f"/webhooks/{provider}", content=body, headers=headers)
+        await app.state.queue.join()
+    return response
+
+
 @pytest.mark.parametrize(
     ("provider", "event"),
     [
@@ -39,11 +50,8 @@ async def stored(settings: Settings) -> list[Delivery]:
 async def test_signed_delivery_is_stored_processed_and_answered_202(
     settings: Settings, provider: str, event: str
 ) -> None:
-    app = create_app(settings)
     body, headers = delivery(provider, event, PUSH, delivery_id="d-1")
-    async with running(app) as client:
-        response = await client.post(f"/webhooks/{provider}", content=body, headers=headers)
-        await app.state.queue.join()
+    response = await deliver(settings, provider, body, headers)
     assert response.status_code == 202
     assert response.json() == {
         "delivery_id": "d-1",
@@ -165,13 +173,10 @@ async def test_bodies_the_hosts_do_not_send(
 
 
 async def test_github_form_encoded_delivery_is_accepted(settings: Settings) -> None:
-    app = create_app(settings)
     body = urlencode({"payload": json.dumps(PUSH)}).encode()
     _, headers = delivery("github", "push", body, delivery_id="form-1")
     headers["Content-Type"] = "application/x-www-form-urlencoded"
-    async with running(app) as client:
-        response = await client.post("/webhooks/github", content=body, headers=headers)
-        await app.state.queue.join()
+    response = await deliver(settings, "github", body, headers)
     assert response.status_code == 202
     [row] = await stored(settings)
     assert row.status == "processed"
@@ -209,11 +214,8 @@ async def test_github_ping_answers_200_and_is_kept(settings: Settings) -> None:
 
 
 async def test_unknown_event_is_stored_acknowledged_and_ignored(settings: Settings) -> None:
-    app = create_app(settings)
     body, headers = delivery("github", "sponsorship", {"action": "created"})
-    async with running(app) as client:
-        response = await client.post("/webhooks/github", content=body, headers=headers)
-        await app.state.queue.join()
+    response = await deliver(settings, "github", body, headers)
     assert response.status_code == 202
     [row] = await stored(settings)
     assert (row.event, row.action, row.kind, row.status) == (
@@ -241,10 +243,7 @@ async def test_duplicate_is_acknowledged_and_not_processed_again(settings: Setti
 async def test_duplicate_after_a_restart(settings: Settings) -> None:
     body, headers = delivery("gitea", "push", PUSH, delivery_id="restart")
     for expected in (202, 200):
-        app = create_app(settings)
-        async with running(app) as client:
-            response = await client.post("/webhooks/gitea", content=body, headers=headers)
-            await app.state.queue.join()
+        response = await deliver(settings, "gitea", body, headers)
         assert response.status_code == expected
     [row] = await stored(settings)
     assert (row.status, row.attempts) == ("processed", 1)
@@ -267,11 +266,8 @@ async def test_concurrent_duplicates_process_exactly_once(settings: Settings) ->
 async def test_a_payload_that_cannot_be_normalised_is_recorded_as_failed(
     settings: Settings,
 ) -> None:
-    app = create_app(settings)
     body, headers = delivery("github", "push", {"repository": "not-an-object"})
-    async with running(app) as client:
-        response = await client.post("/webhooks/github", content=body, headers=headers)
-        await app.state.queue.join()
+    response = await deliver(settings, "github", body, headers)
     assert response.status_code == 202
     [row] = await stored(settings)
     assert row.status == "failed"

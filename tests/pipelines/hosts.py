@@ -57,20 +57,12 @@ def _record(host: FakeHost, request: httpx.Request) -> None:
     host.sent.append(Sent(request.method, str(request.url), dict(request.headers), body))
 
 
-@contextmanager
-def github(config: str) -> Iterator[FakeHost]:
-    host = FakeHost("github", {"GITHUB_TOKEN": "ghp_e2e_token"}, config)
-    api = "https://api.github.com/repos/acme/web"
+def _serve_comments(
+    mock: respx.MockRouter, host: FakeHost, api: str, *, first_id: int, login: str, html_url: str
+) -> None:
+    """A pull request's comments as GitHub's API (and Gitea's, which copies it) keeps them:
+    listed, and appended to by a POST that is answered with the new comment."""
     comments: list[dict[str, Any]] = []
-
-    def contents(request: httpx.Request) -> httpx.Response:
-        _record(host, request)
-        content = base64.b64encode(host.config.encode()).decode()
-        return httpx.Response(200, json={"type": "file", "encoding": "base64", "content": content})
-
-    def status(request: httpx.Request) -> httpx.Response:
-        _record(host, request)
-        return httpx.Response(201, json={"id": len(host.sent)})
 
     def list_comments(request: httpx.Request) -> httpx.Response:
         _record(host, request)
@@ -79,19 +71,47 @@ def github(config: str) -> Iterator[FakeHost]:
     def post_comment(request: httpx.Request) -> httpx.Response:
         _record(host, request)
         comment = {
-            "id": 900 + len(comments),
+            "id": first_id + len(comments),
             "body": json.loads(request.content)["body"],
-            "user": {"login": "shipyard[bot]"},
-            "html_url": "https://github.com/acme/web/pull/7#issuecomment-900",
+            "user": {"login": login},
+            "html_url": html_url,
         }
         comments.append(comment)
         return httpx.Response(201, json=comment)
 
+    mock.get(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=list_comments)
+    mock.post(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=post_comment)
+
+
+@contextmanager
+def github(config: str, *, failing_reads: int = 0) -> Iterator[FakeHost]:
+    """`failing_reads`: how many reads of the config answer 502 before one succeeds."""
+    host = FakeHost("github", {"GITHUB_TOKEN": "ghp_e2e_token"}, config)
+    api = "https://api.github.com/repos/acme/web"
+    failures = iter(range(failing_reads))
+
+    def contents(request: httpx.Request) -> httpx.Response:
+        _record(host, request)
+        if next(failures, None) is not None:
+            return httpx.Response(502, json={"message": "Server Error"})
+        content = base64.b64encode(host.config.encode()).decode()
+        return httpx.Response(200, json={"type": "file", "encoding": "base64", "content": content})
+
+    def status(request: httpx.Request) -> httpx.Response:
+        _record(host, request)
+        return httpx.Response(201, json={"id": len(host.sent)})
+
     with respx.mock(assert_all_called=False) as mock:
         mock.get(f"{api}/contents/.shipyard.yml").mock(side_effect=contents)
         mock.post(url__startswith=f"{api}/statuses/").mock(side_effect=status)
-        mock.get(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=list_comments)
-        mock.post(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=post_comment)
+        _serve_comments(
+            mock,
+            host,
+            api,
+            first_id=900,
+            login="shipyard[bot]",
+            html_url="https://github.com/acme/web/pull/7#issuecomment-900",
+        )
         yield host
 
 
@@ -101,7 +121,6 @@ def gitea(config: str) -> Iterator[FakeHost]:
         "gitea", {"GITEA_URL": "https://gitea.example", "GITEA_TOKEN": "gitea_e2e_token"}, config
     )
     api = "https://gitea.example/api/v1/repos/acme/web"
-    comments: list[dict[str, Any]] = []
 
     def raw(request: httpx.Request) -> httpx.Response:
         _record(host, request)
@@ -111,26 +130,17 @@ def gitea(config: str) -> Iterator[FakeHost]:
         _record(host, request)
         return httpx.Response(201, json={"id": len(host.sent), **json.loads(request.content)})
 
-    def list_comments(request: httpx.Request) -> httpx.Response:
-        _record(host, request)
-        return httpx.Response(200, json=comments)
-
-    def post_comment(request: httpx.Request) -> httpx.Response:
-        _record(host, request)
-        comment = {
-            "id": 500 + len(comments),
-            "body": json.loads(request.content)["body"],
-            "user": {"login": "shipyard"},
-            "html_url": "https://gitea.example/acme/web/pulls/7#issuecomment-500",
-        }
-        comments.append(comment)
-        return httpx.Response(201, json=comment)
-
     with respx.mock(assert_all_called=False) as mock:
         mock.get(f"{api}/raw/.shipyard.yml").mock(side_effect=raw)
         mock.post(url__startswith=f"{api}/statuses/").mock(side_effect=status)
-        mock.get(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=list_comments)
-        mock.post(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=post_comment)
+        _serve_comments(
+            mock,
+            host,
+            api,
+            first_id=500,
+            login="shipyard",
+            html_url="https://gitea.example/acme/web/pulls/7#issuecomment-500",
+        )
         yield host
 
 

@@ -222,3 +222,24 @@ async def test_invalid_config_fails_the_config_status_and_runs_nothing(
     assert await all_runs(settings) == []
     assert host.comment_posts() == []
     assert "run_comand" in page.text
+
+
+async def test_routing_retries_as_its_own_job_while_the_host_is_down(
+    migrated: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Reading .shipyard.yml meets 502s until the client gives up: the delivery is processed
+    anyway, and routing runs again as a job of its own once the host answers."""
+    with HOSTS["github"](review(), failing_reads=4) as host:
+        settings = e2e_settings(migrated, redis_url, tmp_path, host.settings)
+        event, payload = pull_request_delivery("github")
+        body, headers = delivery("github", event, payload)
+        async with running(create_app(settings)) as client:
+            response = await client.post("/webhooks/github", content=body, headers=headers)
+            assert response.status_code == 202
+            worker = await run_worker_until_idle(settings)
+    assert worker.jobs_failed == 0
+    [(run, _steps)] = await all_runs(settings)
+    assert run.state == "succeeded"
+    reads = [s for s in host.sent if s.url.endswith(".shipyard.yml?ref=main")]
+    assert len(reads) == 5  # four 502s (one call, retried), then the routing job's read
+    assert [s["state"] for s in host.statuses()] == ["pending", "success"]

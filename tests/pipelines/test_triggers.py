@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -20,8 +18,7 @@ from app.pipelines.triggers import (
 from providers.events import Comment, Event, EventKind, Pipeline, PullRequest, Release
 from providers.normalise import normalise
 from steps.base import StepConfig, StepContext, StepType
-
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+from tests.sample_files import load_sample
 
 
 class Noop:
@@ -409,7 +406,7 @@ def test_matching_real_payloads(
     sample: str,
     expected: list[tuple[str, str, str | None]],
 ) -> None:
-    payload = json.loads((SAMPLES / provider / f"{sample}.json").read_text())
+    payload = load_sample(provider, sample)
     event = normalise(provider, event_name, payload, delivery_id="d-1")
     assert found(config, event) == expected
 
@@ -424,7 +421,7 @@ def test_a_comment_command_from_a_real_payload() -> None:
         ("gitlab", "Note Hook", "note-merge-request"),
         ("gitea", "pull_request_comment", "pull-request-comment"),
     ]:
-        payload = json.loads((SAMPLES / provider / f"{sample}.json").read_text())
+        payload = load_sample(provider, sample)
         event = normalise(provider, event_name, payload, delivery_id="d-1")
         assert match_pipelines(config, event) == [
             TriggerMatch("deploy", "comment", action="created", command="/deploy")

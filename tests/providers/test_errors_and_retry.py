@@ -16,6 +16,7 @@ from providers.errors import (
     error_for_response,
 )
 from providers.retry import RetryPolicy, with_retries
+from tests.fakes import FakeClock
 
 NOW = 1_800_000_000.0
 
@@ -61,23 +62,6 @@ def test_when_to_retry_a_rate_limit(headers: dict[str, str], retry_at: float) ->
     assert error.retryable
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = NOW
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def policy(clock: FakeClock, **overrides: float) -> RetryPolicy:
-    return RetryPolicy(clock=clock.time, sleep=clock.sleep, jitter=lambda: 1.0, **overrides)  # type: ignore[arg-type]
-
-
 class Script:
     """A call that fails with the given errors, then answers."""
 
@@ -93,36 +77,36 @@ class Script:
 
 
 async def test_429_with_retry_after_waits_that_long() -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     call = Script(error_for_response("GitHub", "GET", "/x", 429, {"retry-after": "2"}, now=NOW))
-    assert await with_retries(policy(clock), call) == "answer"
+    assert await with_retries(clock.policy(), call) == "answer"
     assert clock.sleeps == [pytest.approx(2.0)]
 
 
 async def test_403_rate_limit_waits_until_the_reset() -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 30)}
     call = Script(error_for_response("GitHub", "GET", "/x", 403, headers, now=NOW))
-    assert await with_retries(policy(clock), call) == "answer"
+    assert await with_retries(clock.policy(), call) == "answer"
     assert clock.sleeps == [pytest.approx(30.0)]
 
 
 @pytest.mark.parametrize("status", [401, 403, 404, 422])
 async def test_client_errors_are_not_retried(status: int) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     call = Script(error_for_response("Gitea", "GET", "/x", status, {}, now=NOW))
     with pytest.raises(ProviderError):
-        await with_retries(policy(clock), call)
+        await with_retries(clock.policy(), call)
     assert call.calls == 1
     assert clock.sleeps == []
 
 
 async def test_server_and_transport_errors_back_off_exponentially_then_give_up() -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     errors = [ServerError("GitHub", "GET", "/x", 502), TransportError("GitHub", "GET", "/x")] * 3
     call = Script(*errors)
     with pytest.raises(ServerError):
-        await with_retries(policy(clock, attempts=5, base_delay=1.0, max_delay=4.0), call)
+        await with_retries(clock.policy(attempts=5, base_delay=1.0, max_delay=4.0), call)
     assert call.calls == 5
     assert clock.sleeps == [1.0, 2.0, 4.0, 4.0]
 
@@ -135,23 +119,23 @@ def test_jitter_keeps_backoff_between_half_and_full() -> None:
 
 
 async def test_a_reset_too_far_away_is_not_waited_for() -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     error = error_for_response("GitHub", "GET", "/x", 429, {"retry-after": "3600"}, now=NOW)
     call = Script(error)
     with pytest.raises(RateLimited):
-        await with_retries(policy(clock, max_rate_limit_wait=900), call)
+        await with_retries(clock.policy(max_rate_limit_wait=900), call)
     assert clock.sleeps == []
 
 
 async def test_a_post_is_not_retried_after_a_server_error_but_is_after_a_rate_limit() -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     failed_post = Script(ServerError("GitHub", "POST", "/repos/a/b/issues/1/comments", 502))
     with pytest.raises(ServerError):
-        await with_retries(policy(clock), failed_post)
+        await with_retries(clock.policy(), failed_post)
     assert failed_post.calls == 1
     limited = error_for_response("GitHub", "POST", "/x", 429, {"retry-after": "1"}, now=NOW)
     limited_post = Script(limited)
-    assert await with_retries(policy(clock), limited_post) == "answer"
+    assert await with_retries(clock.policy(), limited_post) == "answer"
     assert limited_post.calls == 2
     lenient = Script(TransportError("GitHub", "POST", "/x"))
-    assert await with_retries(policy(clock, retry_posts=True), lenient) == "answer"  # type: ignore[arg-type]
+    assert await with_retries(clock.policy(retry_posts=True), lenient) == "answer"

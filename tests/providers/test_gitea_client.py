@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,7 +25,6 @@ from providers.errors import (
     ValidationFailed,
 )
 from providers.gitea import GiteaClient, forgejo_from_settings, from_settings
-from providers.retry import RetryPolicy
 from providers.vocabulary import (
     CheckRun,
     CheckStatus,
@@ -44,8 +42,9 @@ from providers.vocabulary import (
     WorkflowRun,
     comment_marker,
 )
+from tests.fakes import FakeClock
+from tests.sample_files import load_sample
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "gitea_api"
 WEB = "https://gitea.example.com"
 API = f"{WEB}/api/v1"
 TOKEN = "gta_0123456789abcdef0123456789abcdef"
@@ -57,33 +56,17 @@ NO_BODY = object()
 
 
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / f"{name}.json").read_text())
-
-
-class FakeTime:
-    """A clock that only moves when the client sleeps, and remembers every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1_750_000_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+    return load_sample("gitea_api", name)
 
 
 @pytest.fixture
-def time() -> FakeTime:
-    return FakeTime()
+def clock() -> FakeClock:
+    return FakeClock(1_750_000_000.0)
 
 
 @pytest.fixture
-async def client(time: FakeTime) -> AsyncIterator[GiteaClient]:
-    policy = RetryPolicy(attempts=3, clock=time.clock, sleep=time.sleep, jitter=lambda: 1.0)
-    gitea = GiteaClient(f"{WEB}/", TOKEN, retry=policy)
+async def client(clock: FakeClock) -> AsyncIterator[GiteaClient]:
+    gitea = GiteaClient(f"{WEB}/", TOKEN, retry=clock.policy(attempts=3, jitter=1.0))
     yield gitea
     await gitea.aclose()
 
@@ -482,13 +465,13 @@ async def test_read_file_gets_raw_bytes_at_a_ref_with_encoded_segments(
 
 
 async def test_read_file_answers_none_for_a_missing_file(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = api.get(f"{R}/raw/.shipyard.yml").respond(404, json={"message": "not found"})
 
     assert await client.read_file(REPO, ".shipyard.yml", "trunk") is None
     assert route.call_count == 1
-    assert time.sleeps == []
+    assert clock.sleeps == []
 
 
 async def test_default_branch(client: GiteaClient, api: respx.MockRouter) -> None:
@@ -900,7 +883,7 @@ async def test_get_workflow_run_of_a_missing_run_is_not_found(
     ],
 )
 async def test_client_errors_map_to_the_taxonomy_and_are_not_retried(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime, status: int, error: type
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock, status: int, error: type
 ) -> None:
     route = api.get(R).respond(status, json={"message": "refused", "url": f"{WEB}/api/swagger"})
 
@@ -909,7 +892,7 @@ async def test_client_errors_map_to_the_taxonomy_and_are_not_retried(
 
     assert type(raised.value) is error
     assert route.call_count == 1
-    assert time.sleeps == []
+    assert clock.sleeps == []
     message = str(raised.value)
     assert "gitea.example.com" in message
     assert f"GET /api/v1{R}" in message
@@ -917,7 +900,7 @@ async def test_client_errors_map_to_the_taxonomy_and_are_not_retried(
 
 
 async def test_server_errors_are_retried_up_to_the_policy_then_raised(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = api.get(R).respond(500, text="Internal Server Error")
 
@@ -925,7 +908,7 @@ async def test_server_errors_are_retried_up_to_the_policy_then_raised(
         await client.default_branch(REPO)
 
     assert route.call_count == 3
-    assert time.sleeps == [0.5, 1.0]  # backoff with jitter pinned to its maximum
+    assert clock.sleeps == [0.5, 1.0]  # backoff with jitter pinned to its maximum
 
 
 async def test_a_server_error_then_success_succeeds(
@@ -943,7 +926,7 @@ async def test_a_server_error_then_success_succeeds(
     [httpx.ConnectError("Connection refused"), httpx.ReadTimeout("timed out")],
 )
 async def test_transport_failures_are_retried_then_raised_as_transport_errors(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime, failure: Exception
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock, failure: Exception
 ) -> None:
     route = api.get(R).mock(side_effect=failure)
 
@@ -951,13 +934,13 @@ async def test_transport_failures_are_retried_then_raised_as_transport_errors(
         await client.default_branch(REPO)
 
     assert route.call_count == 3
-    assert len(time.sleeps) == 2
+    assert len(clock.sleeps) == 2
     assert raised.value.status is None
     assert f"gitea.example.com: GET /api/v1{R}" in str(raised.value)
 
 
 async def test_429_waits_for_retry_after_then_succeeds(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = api.get(R)
     route.side_effect = [
@@ -968,13 +951,13 @@ async def test_429_waits_for_retry_after_then_succeeds(
     assert await client.default_branch(REPO) == "trunk"
 
     assert route.call_count == 2
-    assert time.sleeps == [pytest.approx(2.0)]
+    assert clock.sleeps == [pytest.approx(2.0)]
 
 
 async def test_403_with_an_exhausted_rate_limit_waits_for_the_reset(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
-    reset = str(int(time.now + 30))
+    reset = str(int(clock.now + 30))
     route = api.get(R)
     route.side_effect = [
         httpx.Response(
@@ -988,11 +971,11 @@ async def test_403_with_an_exhausted_rate_limit_waits_for_the_reset(
     assert await client.default_branch(REPO) == "trunk"
 
     assert route.call_count == 2
-    assert time.sleeps == [pytest.approx(30.0)]
+    assert clock.sleeps == [pytest.approx(30.0)]
 
 
 async def test_a_rate_limit_that_never_lifts_is_raised_as_rate_limited(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = api.get(R).respond(429, headers={"Retry-After": "1"})
 
@@ -1000,11 +983,11 @@ async def test_a_rate_limit_that_never_lifts_is_raised_as_rate_limited(
         await client.default_branch(REPO)
 
     assert route.call_count == 3
-    assert time.sleeps == [pytest.approx(1.0), pytest.approx(1.0)]
+    assert clock.sleeps == [pytest.approx(1.0), pytest.approx(1.0)]
 
 
 async def test_a_404_is_not_retried(
-    client: GiteaClient, api: respx.MockRouter, time: FakeTime
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = api.get(f"{R}/pulls/99").respond(404, json={"message": "pull request does not exist"})
 
@@ -1012,7 +995,7 @@ async def test_a_404_is_not_retried(
         await client.get_pull_request(REPO, 99)
 
     assert route.call_count == 1
-    assert time.sleeps == []
+    assert clock.sleeps == []
 
 
 async def test_an_answer_that_is_not_json_is_a_provider_error(
@@ -1082,7 +1065,7 @@ async def test_from_settings_builds_the_client_for_gitea_and_forgejo(
     await client.aclose()
 
 
-async def test_a_server_under_a_sub_path(time: FakeTime) -> None:
+async def test_a_server_under_a_sub_path(clock: FakeClock) -> None:
     client = GiteaClient("https://example.com/git", TOKEN)
     with respx.mock() as router:
         route = router.get(f"https://example.com/git/api/v1{R}").respond(

@@ -24,12 +24,12 @@ from providers.github_auth import (
     forget_shared_apps,
     shared_app,
 )
-from providers.retry import RetryPolicy
 from providers.vocabulary import CheckRun, CheckStatus, Repo
+from tests.fakes import FakeClock
 from tests.providers.test_github_client import (
     API,
+    NOW,
     TOKEN,
-    FakeClock,
     R,
     assert_request,
     github_settings,
@@ -72,7 +72,7 @@ def no_shared_apps() -> Iterator[None]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 class FakeTokenEndpoint:
@@ -127,15 +127,15 @@ def api() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 def token_endpoint(api: respx.MockRouter, public_pem: bytes, clock: FakeClock) -> FakeTokenEndpoint:
-    endpoint = FakeTokenEndpoint(public_pem, clock)
+    endpoint = FakeTokenEndpoint(public_pem, clock.time)
     api.post(TOKEN_PATH).mock(side_effect=endpoint)
     return endpoint
 
 
 @pytest.fixture
 async def app_client(private_pem: str, clock: FakeClock) -> AsyncIterator[GitHubClient]:
-    app = GitHubApp(APP_ID, private_pem, clock=clock)
-    policy = RetryPolicy(attempts=3, clock=clock, sleep=clock.sleep, jitter=lambda: 0.0)
+    app = GitHubApp(APP_ID, private_pem, clock=clock.time)
+    policy = clock.policy(attempts=3, jitter=0.0)
     github = GitHubClient(InstallationAuth(app, INSTALLATION_ID), retry=policy)
     yield github
     await github.aclose()
@@ -182,7 +182,7 @@ async def test_the_check_run_goes_out_with_the_installation_token(
 async def test_concurrent_callers_share_one_token_request(
     private_pem: str, clock: FakeClock
 ) -> None:
-    app = GitHubApp(APP_ID, private_pem, clock=clock)
+    app = GitHubApp(APP_ID, private_pem, clock=clock.time)
     requests: list[str] = []
 
     async def slow_token_request(path: str, app_jwt: str) -> dict[str, Any]:
@@ -199,7 +199,7 @@ async def test_concurrent_callers_share_one_token_request(
 
 
 async def test_tokens_are_cached_per_installation(private_pem: str, clock: FakeClock) -> None:
-    app = GitHubApp(APP_ID, private_pem, clock=clock)
+    app = GitHubApp(APP_ID, private_pem, clock=clock.time)
     paths: list[str] = []
 
     async def token_request(path: str, app_jwt: str) -> dict[str, Any]:
@@ -304,7 +304,7 @@ async def test_secrets_stay_out_of_reprs_and_errors(
         await app_client.default_branch(REPO)
     assert refused.value.path == TOKEN_PATH
     key_body = private_pem.splitlines()[1]
-    app = GitHubApp(APP_ID, private_pem, clock=clock)
+    app = GitHubApp(APP_ID, private_pem, clock=clock.time)
     texts = [
         str(refused.value),
         repr(refused.value),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,8 +43,9 @@ from providers.vocabulary import (
     WorkflowRun,
     comment_marker,
 )
+from tests.fakes import FakeClock
+from tests.sample_files import load_sample, sample_names
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "github_api"
 API = "https://api.github.com"
 TOKEN = "ghp_S3cr3tT0kenNeverToBeSeen0123456789"
 INSTALLATION_TOKEN = "ghs_InstallationT0kenNeverToBeSeen42"
@@ -53,25 +53,11 @@ REPO = Repo("octo-org/shipyard-demo")
 R = "/repos/octo-org/shipyard-demo"
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 NO_BODY = object()
+NOW = 1_772_445_600.0  # 2026-03-02T10:00:00Z: the fake clock's start
 
 
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / f"{name}.json").read_text())
-
-
-class FakeClock:
-    """A wall clock that only moves when told to, and a sleep that records and moves it."""
-
-    def __init__(self, now: float = 1_772_445_600.0) -> None:  # 2026-03-02T10:00:00Z
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+    return load_sample("github_api", name)
 
 
 class FakeInstallation:
@@ -91,12 +77,12 @@ class FakeInstallation:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture
 def policy(clock: FakeClock) -> RetryPolicy:
-    return RetryPolicy(attempts=3, clock=clock, sleep=clock.sleep, jitter=lambda: 0.0)
+    return clock.policy(attempts=3, jitter=0.0)
 
 
 @pytest.fixture
@@ -995,6 +981,6 @@ async def test_from_settings_with_a_token_on_enterprise_server() -> None:
 
 
 def test_samples_are_valid_json() -> None:
-    for path in SAMPLES.glob("*.json"):
-        json.loads(path.read_text())
+    for name in sample_names("github_api"):
+        load_sample("github_api", name)
     assert base64.b64decode(sample("contents-file")["content"]).startswith(b"pipelines:")

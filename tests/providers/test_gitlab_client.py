@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from providers.errors import (
     ValidationFailed,
 )
 from providers.gitlab import GitLabProvider, from_settings
-from providers.retry import RetryPolicy
 from providers.vocabulary import (
     CheckRun,
     CheckStatus,
@@ -43,8 +41,9 @@ from providers.vocabulary import (
     WorkflowRun,
     comment_marker,
 )
+from tests.fakes import FakeClock
+from tests.sample_files import load_sample
 
-SAMPLES = Path(__file__).parent.parent / "samples" / "gitlab_api"
 TOKEN = "glpat-Zx9Secret-Tok3n"
 BASE = "https://gitlab.example.com"
 API = f"{BASE}/api/v4"
@@ -57,33 +56,17 @@ ATTEMPTS = 3
 
 
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / f"{name}.json").read_text())
-
-
-class FakeClock:
-    """The policy's clock, moved on by the recording sleep."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+    return load_sample("gitlab_api", name)
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture
 async def client(clock: FakeClock) -> AsyncIterator[GitLabProvider]:
-    policy = RetryPolicy(attempts=ATTEMPTS, clock=clock, sleep=clock.sleep, jitter=lambda: 0.0)
-    provider = GitLabProvider(BASE, TOKEN, retry=policy)
+    provider = GitLabProvider(BASE, TOKEN, retry=clock.policy(attempts=ATTEMPTS, jitter=0.0))
     yield provider
     await provider.aclose()
 

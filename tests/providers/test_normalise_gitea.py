@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import random
-from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +16,9 @@ from providers.events import (
     Repository,
 )
 from providers.normalise import PayloadShapeError, normalise
+from tests.providers.shapes import OddShapes
+from tests.sample_files import load_sample, sample_names
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "gitea"
 A = "59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5"
 B = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 H = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -55,7 +50,7 @@ SAMPLE_EVENTS = {
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text())
+    data: dict[str, Any] = load_sample("gitea", name)
     return data
 
 
@@ -69,7 +64,7 @@ def expected(kind: EventKind, name: str, **fields: Any) -> Event:
 
 
 def test_every_sample_is_listed_with_its_event() -> None:
-    assert sorted(path.stem for path in SAMPLES.glob("*.json")) == sorted(SAMPLE_EVENTS)
+    assert sample_names("gitea") == sorted(SAMPLE_EVENTS)
 
 
 def test_push_to_a_branch() -> None:
@@ -262,81 +257,16 @@ def test_unknown_provider_is_a_plain_value_error() -> None:
 EVENT_NAMES = sorted(
     {*SAMPLE_EVENTS.values(), "delete", "pull_request_review", "package", "issues"}
 )
-ODD_VALUES: list[Any] = [None, True, 0, -1, 2.5, "", "x", [], [{}], {}, {"id": {}}]
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if path:
-        yield path
-    if isinstance(value, dict | list):
-        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-            yield from _paths(child, (*path, key))
-
-
-def _replaced(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    changed = copy.deepcopy(payload)
-    target: Any = changed
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return changed
-
-
-def _outcome(event_name: str, payload: Any) -> str:
-    """An Event or a PayloadShapeError; any other exception fails the test."""
-    try:
-        assert isinstance(gitea(event_name, payload), Event)
-    except PayloadShapeError:
-        return "shape error"
-    return "event"
-
-
-def _random_json(rng: random.Random, keys: list[str], depth: int) -> Any:
-    choice = rng.randrange(9 if depth else 6)
-    scalars: list[Any] = [
-        None,
-        rng.choice([True, False]),
-        rng.randint(-5, 10**12),
-        1.5,
-        "",
-        rng.choice(keys),
-    ]
-    if choice < len(scalars):
-        return scalars[choice]
-    if choice < 8:
-        return {
-            rng.choice(keys): _random_json(rng, keys, depth - 1) for _ in range(rng.randrange(5))
-        }
-    return [_random_json(rng, keys, depth - 1) for _ in range(rng.randrange(3))]
+SHAPES = OddShapes("gitea", SAMPLE_EVENTS, EVENT_NAMES, load)
 
 
 def test_odd_value_at_any_field_gives_an_event_or_a_shape_error() -> None:
-    outcomes: Counter[str] = Counter()
-    for name, event_name in SAMPLE_EVENTS.items():
-        payload = load(name)
-        for path in _paths(payload):
-            for value in ODD_VALUES:
-                outcomes[_outcome(event_name, _replaced(payload, path, value))] += 1
-    assert outcomes["event"] > 0
-    assert outcomes["shape error"] > 0
+    SHAPES.check_odd_value_at_any_field()
 
 
 def test_any_sample_under_any_event_name_gives_an_event_or_a_shape_error() -> None:
-    outcomes = Counter(
-        _outcome(event_name, load(name)) for name in SAMPLE_EVENTS for event_name in EVENT_NAMES
-    )
-    assert outcomes["event"] > 0
+    SHAPES.check_any_sample_under_any_event_name()
 
 
 def test_random_objects_give_an_event_or_a_shape_error() -> None:
-    rng = random.Random(1729)
-    keys = sorted(
-        {p[-1] for name in SAMPLE_EVENTS for p in _paths(load(name)) if isinstance(p[-1], str)}
-    )
-    outcomes: Counter[str] = Counter()
-    for _ in range(300):
-        payload = {rng.choice(keys): _random_json(rng, keys, 3) for _ in range(rng.randrange(8))}
-        for event_name in EVENT_NAMES:
-            outcomes[_outcome(event_name, payload)] += 1
-    assert outcomes["event"] > 0
-    assert outcomes["shape error"] > 0
+    SHAPES.check_random_objects()

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import random
-from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +18,9 @@ from providers.events import (
     Repository,
 )
 from providers.normalise import PayloadShapeError, normalise
+from tests.providers.shapes import OddShapes
+from tests.sample_files import load_sample, sample_names
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "gitlab"
 A = "59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5"
 B = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 H = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -38,6 +33,19 @@ REPO = Repository(
     default_branch="main",
 )
 MIRA = Actor(login="mira", id=12)
+# Merge request !12 as the samples give it, opened and commented on.
+MR_12 = PullRequest(
+    number=12,
+    title="Add login page",
+    head_ref="feature/login",
+    head_sha=H,
+    base_ref="main",
+    state="opened",
+    draft=False,
+    merged=False,
+    url=f"{WEB}/-/merge_requests/12",
+    from_fork=False,
+)
 
 # Each sample and the X-Gitlab-Event it is delivered with.
 SAMPLE_EVENTS = {
@@ -58,7 +66,7 @@ SAMPLE_EVENTS = {
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text())
+    data: dict[str, Any] = load_sample("gitlab", name)
     return data
 
 
@@ -72,7 +80,7 @@ def expected(kind: EventKind, name: str, **fields: Any) -> Event:
 
 
 def test_every_sample_is_listed_with_its_event() -> None:
-    assert sorted(path.stem for path in SAMPLES.glob("*.json")) == sorted(SAMPLE_EVENTS)
+    assert sample_names("gitlab") == sorted(SAMPLE_EVENTS)
 
 
 def test_push_to_a_branch() -> None:
@@ -114,18 +122,7 @@ def test_merge_request_opened_in_the_same_project() -> None:
         "Merge Request Hook",
         action="open",
         sha=H,
-        pull_request=PullRequest(
-            number=12,
-            title="Add login page",
-            head_ref="feature/login",
-            head_sha=H,
-            base_ref="main",
-            state="opened",
-            draft=False,
-            merged=False,
-            url=f"{WEB}/-/merge_requests/12",
-            from_fork=False,
-        ),
+        pull_request=MR_12,
     )
 
 
@@ -164,18 +161,7 @@ def test_note_on_a_merge_request() -> None:
             url=f"{WEB}/-/merge_requests/12#note_3301",
             on_pull_request=True,
         ),
-        pull_request=PullRequest(
-            number=12,
-            title="Add login page",
-            head_ref="feature/login",
-            head_sha=H,
-            base_ref="main",
-            state="opened",
-            draft=False,
-            merged=False,
-            url=f"{WEB}/-/merge_requests/12",
-            from_fork=False,
-        ),
+        pull_request=MR_12,
     )
 
 
@@ -318,81 +304,16 @@ def test_wrong_types_name_the_event_and_field(
 EVENT_NAMES = sorted(
     {*SAMPLE_EVENTS.values(), "Build Hook", "Confidential Note Hook", "Issue Hook"}
 )
-ODD_VALUES: list[Any] = [None, True, 0, -1, 2.5, "", "x", [], [{}], {}, {"id": {}}]
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if path:
-        yield path
-    if isinstance(value, dict | list):
-        for key, child in value.items() if isinstance(value, dict) else enumerate(value):
-            yield from _paths(child, (*path, key))
-
-
-def _replaced(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    changed = copy.deepcopy(payload)
-    target: Any = changed
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return changed
-
-
-def _outcome(event_name: str, payload: Any) -> str:
-    """An Event or a PayloadShapeError; any other exception fails the test."""
-    try:
-        assert isinstance(gitlab(event_name, payload), Event)
-    except PayloadShapeError:
-        return "shape error"
-    return "event"
-
-
-def _random_json(rng: random.Random, keys: list[str], depth: int) -> Any:
-    choice = rng.randrange(9 if depth else 6)
-    scalars: list[Any] = [
-        None,
-        rng.choice([True, False]),
-        rng.randint(-5, 10**12),
-        1.5,
-        "",
-        rng.choice(keys),
-    ]
-    if choice < len(scalars):
-        return scalars[choice]
-    if choice < 8:
-        return {
-            rng.choice(keys): _random_json(rng, keys, depth - 1) for _ in range(rng.randrange(5))
-        }
-    return [_random_json(rng, keys, depth - 1) for _ in range(rng.randrange(3))]
+SHAPES = OddShapes("gitlab", SAMPLE_EVENTS, EVENT_NAMES, load)
 
 
 def test_odd_value_at_any_field_gives_an_event_or_a_shape_error() -> None:
-    outcomes: Counter[str] = Counter()
-    for name, event_name in SAMPLE_EVENTS.items():
-        payload = load(name)
-        for path in _paths(payload):
-            for value in ODD_VALUES:
-                outcomes[_outcome(event_name, _replaced(payload, path, value))] += 1
-    assert outcomes["event"] > 0
-    assert outcomes["shape error"] > 0
+    SHAPES.check_odd_value_at_any_field()
 
 
 def test_any_sample_under_any_event_name_gives_an_event_or_a_shape_error() -> None:
-    outcomes = Counter(
-        _outcome(event_name, load(name)) for name in SAMPLE_EVENTS for event_name in EVENT_NAMES
-    )
-    assert outcomes["event"] > 0
+    SHAPES.check_any_sample_under_any_event_name()
 
 
 def test_random_objects_give_an_event_or_a_shape_error() -> None:
-    rng = random.Random(1729)
-    keys = sorted(
-        {p[-1] for name in SAMPLE_EVENTS for p in _paths(load(name)) if isinstance(p[-1], str)}
-    )
-    outcomes: Counter[str] = Counter()
-    for _ in range(300):
-        payload = {rng.choice(keys): _random_json(rng, keys, 3) for _ in range(rng.randrange(8))}
-        for event_name in EVENT_NAMES:
-            outcomes[_outcome(event_name, payload)] += 1
-    assert outcomes["event"] > 0
-    assert outcomes["shape error"] > 0
+    SHAPES.check_random_objects()

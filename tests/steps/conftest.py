@@ -20,6 +20,7 @@ from providers.vocabulary import (
     WorkflowRun,
 )
 from steps.base import RunInfo, StepContext
+from tests.fakes import FakeClock
 
 REPO = Repo("acme/web")
 
@@ -181,6 +182,12 @@ def provider() -> RecordingProvider:
 @pytest.fixture
 def harness(tmp_path: Path, provider: RecordingProvider) -> StepHarness:
     return StepHarness(tmp_path, provider)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The polling steps' fake clock (trigger_ci, wait_ci), starting at 1_000_000.0."""
+    return FakeClock(1_000_000.0)
 
 
 MakeContext = Callable[..., StepContext]

@@ -14,24 +14,10 @@ from providers.vocabulary import Repo, RunStatus, WorkflowRun
 from steps.base import StepFailed
 from steps.ci import parse_seconds, poll_run
 from steps.trigger_ci import TriggerCi, TriggerCiConfig
+from tests.fakes import FakeClock
 from tests.steps.conftest import RecordingProvider, StepHarness
 
 URL = "https://git.example/acme/web/actions/runs/1"
-
-
-class FakeClock:
-    """Wall time that moves only when the code under test sleeps."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def run(status: RunStatus, conclusion: str | None = None, run_id: int = 1) -> WorkflowRun:
@@ -43,13 +29,8 @@ def config(**values: Any) -> TriggerCiConfig:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def trigger(clock: FakeClock) -> TriggerCi:
-    return TriggerCi(sleep=clock.sleep, clock=clock)
+    return TriggerCi(sleep=clock.sleep, clock=clock.time)
 
 
 async def test_triggers_at_the_run_branch_and_records_the_run_id(
@@ -273,7 +254,7 @@ async def test_a_rate_limit_while_polling_waits_for_the_reset(
         deadline=clock.now + 600,
         poll_interval=10,
         sleep=clock.sleep,
-        clock=clock,
+        clock=clock.time,
     )
 
     assert done.status is RunStatus.SUCCEEDED
@@ -286,7 +267,12 @@ async def test_poll_run_returns_a_finished_run_without_sleeping(
     harness.provider.runs["9"] = [run(RunStatus.FAILED, "failure", run_id=9)]
 
     done = await poll_run(
-        harness.context(), 9, deadline=clock.now, poll_interval=1, sleep=clock.sleep, clock=clock
+        harness.context(),
+        9,
+        deadline=clock.now,
+        poll_interval=1,
+        sleep=clock.sleep,
+        clock=clock.time,
     )
 
     assert done.status is RunStatus.FAILED

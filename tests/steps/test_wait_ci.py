@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from providers.vocabulary import RunStatus, WorkflowRun
 from steps.base import StepFailed
 from steps.wait_ci import WaitCi, WaitCiConfig
+from tests.fakes import FakeClock
 from tests.steps.conftest import StepHarness
-from tests.steps.test_trigger_ci import URL, FakeClock
+from tests.steps.test_trigger_ci import URL
 
 
 def run(status: RunStatus, conclusion: str | None = None) -> WorkflowRun:
@@ -23,13 +24,8 @@ def config(**values: Any) -> WaitCiConfig:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def wait(clock: FakeClock) -> WaitCi:
-    return WaitCi(sleep=clock.sleep, clock=clock)
+    return WaitCi(sleep=clock.sleep, clock=clock.time)
 
 
 async def test_waits_for_the_run_and_gives_its_outputs(
