@@ -76,9 +76,8 @@ async def _manual_run(
     from app.schema import ensure_migrated
     from jobqueue.arq_queue import ArqQueue, redis_settings
     from jobqueue.base import JobQueue
-    from jobqueue.context import job_context
+    from jobqueue.context import close_job_context, job_context
     from jobqueue.inprocess import InProcessQueue
-    from providers.registry import create_provider
     from providers.vocabulary import Repo
 
     engine = create_engine(settings)
@@ -92,7 +91,7 @@ async def _manual_run(
     ctx = job_context(settings, session_factory(engine), queue)
     if inprocess is not None:
         inprocess.bind(ctx)
-    provider = create_provider(provider_name, settings)
+    provider = ctx["providers"](provider_name, None)
     try:
         repo = Repo(repository)
         branch = await provider.default_branch(repo)
@@ -122,8 +121,8 @@ async def _manual_run(
         assert run is not None
         return created.run_id, run.state
     finally:
-        await provider.aclose()
         await queue.close()
+        await close_job_context(ctx)
         await engine.dispose()
 
 

@@ -18,7 +18,7 @@ from app.schema import ensure_migrated
 from app.settings import Settings
 from jobqueue.arq_queue import ArqQueue, redis_settings
 from jobqueue.base import JobQueue
-from jobqueue.context import job_context
+from jobqueue.context import close_job_context, job_context
 from jobqueue.inprocess import InProcessQueue
 from jobqueue.recovery import recover_on_start, sweep_forever
 
@@ -55,6 +55,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         sweeper.cancel()
         await queue.close()
+        await close_job_context(ctx)
         await engine.dispose()
 
 

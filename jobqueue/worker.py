@@ -12,7 +12,7 @@ from app.db import create_engine, session_factory
 from app.schema import ensure_migrated
 from app.settings import Settings
 from jobqueue.arq_queue import QUEUE_NAME, ArqQueue, redis_settings
-from jobqueue.context import job_context
+from jobqueue.context import close_job_context, job_context
 from jobqueue.jobs import JOBS
 from jobqueue.recovery import recover_on_start, sweep
 
@@ -33,6 +33,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    await close_job_context(ctx)  # type: ignore[arg-type]
     if "engine" in ctx:
         await ctx["engine"].dispose()
 

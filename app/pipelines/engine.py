@@ -145,8 +145,6 @@ async def run_step(ctx: JobContext, step_id: int) -> str:
             return await _failed(ctx, run, step, spec, ended.message, ended.lines)
         await _finish(ctx, run, step, ended.state, error=ended.message, log=ended.lines)
         return str(ended.state)
-    finally:
-        await provider.aclose()
     await _finish(
         ctx, run, step, StepState.SUCCEEDED, outputs=masker.mask_json(produced), log=lines.take()
     )

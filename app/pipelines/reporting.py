@@ -54,9 +54,6 @@ async def report_run(ctx: JobContext, run: PipelineRun, provider: Provider | Non
         )
     except ProviderError as error:
         log.warning("could not report run %s to %s: %s", run.id, run.provider, error)
-    finally:
-        if provider is None:
-            await client.aclose()
 
 
 async def report_config_error(

@@ -95,8 +95,6 @@ async def route_delivery(ctx: JobContext, delivery_pk: int) -> str:
         await deliveries.set_outcome(sessions, delivery_pk, {"error": str(error)})
         log.warning("routing failed: %s", error)
         return "failed"
-    finally:
-        await provider.aclose()
     if created is None:
         return "no runs"
     await deliveries.set_outcome(sessions, delivery_pk, {"runs": created})
