@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from app.db import SessionFactory
@@ -28,16 +28,23 @@ class Stored:
 
 
 async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> Stored:
-    """Insert the delivery unless (provider, delivery id) is already stored."""
+    """Insert the delivery unless (provider, delivery id) is already stored: one statement,
+    `INSERT … ON CONFLICT DO NOTHING RETURNING id` (the hot path of the intake)."""
     async with sessions() as session:
-        session.add(delivery)
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-        else:
-            assert delivery.id is not None
-            return Stored(delivery.id, duplicate=False, status=delivery.status)
+        assert session.bind is not None
+        dialect = session.bind.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = delivery.model_dump(exclude={"id"})
+        inserted = await session.exec(
+            insert(Delivery)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["provider", "delivery_id"])
+            .returning(col(Delivery.id))
+        )
+        pk = inserted.scalar_one_or_none()
+        await session.commit()
+        if pk is not None:
+            return Stored(pk, duplicate=False, status=delivery.status)
         existing = (
             await session.exec(
                 select(Delivery.id, Delivery.status).where(
@@ -51,11 +58,22 @@ async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> Stored
 
 
 async def mark_queued(sessions: SessionFactory, delivery_pk: int) -> None:
+    await _move(sessions, delivery_pk, DeliveryStatus.RECEIVED, DeliveryStatus.QUEUED)
+
+
+async def mark_received(sessions: SessionFactory, delivery_pk: int) -> None:
+    """The queue did not take it after all: the sweep will enqueue it."""
+    await _move(sessions, delivery_pk, DeliveryStatus.QUEUED, DeliveryStatus.RECEIVED)
+
+
+async def _move(
+    sessions: SessionFactory, delivery_pk: int, current: DeliveryStatus, target: DeliveryStatus
+) -> None:
     async with sessions() as session:
         await session.exec(
             update(Delivery)
-            .where(col(Delivery.id) == delivery_pk, col(Delivery.status) == DeliveryStatus.RECEIVED)
-            .values(status=DeliveryStatus.QUEUED)
+            .where(col(Delivery.id) == delivery_pk, col(Delivery.status) == current)
+            .values(status=target)
         )
         await session.commit()
 

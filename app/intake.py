@@ -15,7 +15,7 @@ from app.logs import delivery_context
 from app.models import Delivery, DeliveryStatus
 from app.settings import Settings
 from jobqueue import QueueUnavailable
-from jobqueue.recovery import enqueue_delivery
+from jobqueue.recovery import delivery_job_id
 from providers.webhooks import (
     WEBHOOKS,
     BadPayload,
@@ -103,7 +103,9 @@ async def receive_webhook(request: Request) -> JSONResponse:
         action=delivery_action(payload),
         headers=spec.stored_headers(headers),
         body=body,
-        status=DeliveryStatus.IGNORED if is_ping else DeliveryStatus.RECEIVED,
+        # Stored as queued, then enqueued: one write on the hot path. If the process dies in
+        # between, start-up recovery enqueues every unfinished delivery, queued ones included.
+        status=DeliveryStatus.IGNORED if is_ping else DeliveryStatus.QUEUED,
     )
     sessions = request.app.state.sessions
     try:
@@ -118,13 +120,16 @@ async def receive_webhook(request: Request) -> JSONResponse:
         return JSONResponse({**answer, "status": "duplicate", "duplicate": True}, status_code=200)
     if is_ping:
         return JSONResponse({**answer, "status": "pong"}, status_code=200)
+    queue = request.app.state.queue
     try:
-        await enqueue_delivery(sessions, request.app.state.queue, stored.id)
+        await queue.enqueue("process_delivery", stored.id, job_id=delivery_job_id(stored.id))
     except QueueUnavailable as error:
         log.warning("delivery stored, queue unavailable; it will be enqueued later: %s", error)
+        try:
+            await deliveries.mark_received(sessions, stored.id)
+        except (SQLAlchemyError, OSError):
+            log.exception("could not mark the delivery for the sweep; start-up will enqueue it")
         return JSONResponse({**answer, "status": "stored"}, status_code=202)
-    except (SQLAlchemyError, OSError):
-        log.exception("delivery stored and enqueued, but its status was not updated")
     return JSONResponse({**answer, "status": "queued"}, status_code=202)
 
 

@@ -212,7 +212,7 @@ async def test_process_killed_between_store_and_enqueue_is_recovered_on_start(
             server.kill()
             server.wait(5)
     [row] = await stored(settings)
-    assert row.status == "received"  # stored, never enqueued: the crash window
+    assert (row.status, row.attempts) == ("queued", 0)  # stored, never enqueued: the crash window
 
     settings = make_settings(migrated, REDIS_URL=redis_url)
     async with running(create_app(settings)):
