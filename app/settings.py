@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     # URLs may carry passwords: kept out of repr (and so out of logs).
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL", repr=False)
     redis_url: str | None = Field(None, validation_alias="REDIS_URL", repr=False)
+    db_pool_size: int = Field(10, validation_alias="SHIPYARD_DB_POOL_SIZE", ge=1)
     redis_verify_tls: bool = Field(True, validation_alias="SHIPYARD_REDIS_VERIFY_TLS")
     host: str = Field("127.0.0.1", validation_alias="SHIPYARD_HOST")
     port: int = Field(8000, validation_alias="PORT")

@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 from arq.worker import Function, Worker, func
 
 from app.db import create_engine, session_factory
+from app.main import freeze_startup_objects
 from app.schema import ensure_migrated
 from app.settings import Settings
 from jobqueue.arq_queue import QUEUE_NAME, ArqQueue, redis_settings
@@ -30,6 +31,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
         job_context(settings, session_factory(engine), queue, providers=ctx.get("providers"))
     )
     await recover_on_start(ctx)  # type: ignore[arg-type]
+    freeze_startup_objects()
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:

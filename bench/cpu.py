@@ -1,0 +1,81 @@
+"""Where the machine's CPU went during a phase: server, load generator, PostgreSQL, Redis, other.
+
+Read from /proc (Linux). Every figure is in % of one core, so on 2 cores `machine` tops out at
+200. `postgres` is the server's own processes and the backends of `database`; `other` is the
+rest: other users' work (their tests, their databases' backends), the kernel, and processes
+that both started and ended within the phase (such as a pooled connection opened and closed).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+__all__ = ["CpuClock"]
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_GROUPS = {"postgres": "postgres", "redis-server": "redis"}
+
+
+def _process_seconds(database: str) -> dict[int, tuple[str, float]]:
+    """Every process's group (or command name) and CPU seconds (user + system, all threads)."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+        except OSError:  # it exited meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rpartition(")")[2].split()
+        if name == "postgres" and not _serves(entry.name, database):
+            name = "postgres (another database)"
+        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / _TICKS)
+    return found
+
+
+def _serves(pid: str, database: str) -> bool:
+    """Whether a postgres process is a backend of `database` or one of the server's own."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            title = cmdline.read().decode(errors="replace")
+    except OSError:
+        return False
+    is_backend = "127.0.0.1(" in title or "[local]" in title or "::1(" in title
+    return not is_backend or f" {database} " in title
+
+
+def _machine_seconds() -> float:
+    """CPU seconds the whole machine spent busy (not idle, not waiting on I/O) since boot."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / _TICKS
+
+
+class CpuClock:
+    """Started at construction; `percentages()` says how busy each party was since then."""
+
+    def __init__(self, server_pid: int, database: str = "shipyard_bench") -> None:
+        self._server_pid, self._database = server_pid, database
+        self._wall = time.perf_counter()
+        self._client = time.process_time()
+        self._machine = _machine_seconds()
+        self._processes = _process_seconds(database)
+
+    def percentages(self) -> dict[str, float]:
+        """Busy % of one core per party since construction, and the server's CPU seconds."""
+        wall = max(time.perf_counter() - self._wall, 1e-9)
+        used = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
+        for pid, (name, seconds) in _process_seconds(self._database).items():
+            before = self._processes.get(pid, (name, 0.0))  # new ones count from zero
+            group = "server" if pid == self._server_pid else _GROUPS.get(name)
+            if group is not None and before[0] == name:
+                used[group] += seconds - before[1]
+        used["client"] = time.process_time() - self._client
+        machine = _machine_seconds() - self._machine
+        used["other"] = max(0.0, machine - sum(used.values()))
+        used["machine"] = machine
+        shares = {f"{name}_cpu_pct": round(100 * used[name] / wall, 1) for name in used}
+        return {**shares, "server_cpu_s": round(used["server"], 3)}
