@@ -10,6 +10,7 @@ from typing import Any
 from arq import Retry
 
 from app import deliveries
+from app.logs import delivery_context
 from app.models import DeliveryStatus
 from app.pipelines import engine
 from app.pipelines.routing import ROUTABLE, route_delivery
@@ -30,10 +31,8 @@ async def process_delivery(ctx: JobContext, delivery_pk: int) -> str:
     delivery = await deliveries.claim(sessions, delivery_pk)
     if delivery is None:
         return "skipped: already processed or being processed"
-    log.info(
-        "processing delivery",
-        extra={"delivery_id": delivery.delivery_id, "provider": delivery.provider},
-    )
+    delivery_context.set(delivery.delivery_id)  # on every log line of this job
+    log.info("processing %s delivery", delivery.provider)
     try:
         payload = parse_body(WEBHOOKS[delivery.provider], delivery.headers, delivery.body)
         event = normalise(
