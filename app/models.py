@@ -78,6 +78,8 @@ class PipelineRun(SQLModel, table=True):
 
     __tablename__ = "pipeline_runs"
     __table_args__ = (
+        # A delivery starts a pipeline once, however often its routing job runs.
+        Index("uq_pipeline_runs_delivery_pipeline", "delivery_pk", "pipeline", unique=True),
         Index("ix_pipeline_runs_group_state", "concurrency_group", "state"),
         Index("ix_pipeline_runs_repository", "provider", "repository", "created_at"),
     )

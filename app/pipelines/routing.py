@@ -184,7 +184,10 @@ async def _start(
 
 
 async def report_new_run(ctx: JobContext, provider: Provider, created: runs.Created) -> None:
-    """Pending for the new run, cancelled for those it superseded; then start it."""
+    """Pending for the new run, cancelled for those it superseded; then start it. A run an
+    earlier attempt created is left to that attempt (or to the sweep, if it died)."""
+    if created.existed:
+        return
     for run_id in [created.run_id, *created.superseded]:
         run = await runs.get_run(ctx["sessions"], run_id)
         if run is not None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.db import SessionFactory
@@ -47,10 +48,28 @@ class NewRun:
 class Created:
     run_id: int
     superseded: list[int] = field(default_factory=list)  # runs this one cancelled
+    existed: bool = False  # the delivery had already started this pipeline
 
 
 async def create_run(sessions: SessionFactory, new: NewRun) -> Created:
-    """Insert the run and its pending steps; cancel older live runs of its concurrency group."""
+    """Insert the run and its pending steps; cancel older live runs of its concurrency group.
+    A delivery that already started this pipeline gets that run back (`existed`)."""
+    try:
+        return await _create_run(sessions, new)
+    except IntegrityError:
+        async with sessions() as session:
+            found = await session.exec(
+                select(PipelineRun.id).where(
+                    PipelineRun.delivery_pk == new.delivery_pk,
+                    PipelineRun.pipeline == new.pipeline,
+                )
+            )
+            existing = found.one()
+        assert existing is not None
+        return Created(existing, existed=True)
+
+
+async def _create_run(sessions: SessionFactory, new: NewRun) -> Created:
     async with sessions() as session:
         superseded: list[int] = []
         if new.concurrency_group and new.cancel_in_progress:
