@@ -1,9 +1,12 @@
-"""The GitHub client (github.com and Enterprise Server): the Provider interface over gidgethub."""
+"""The GitHub client (github.com and Enterprise Server): the Provider interface over gidgethub.
+
+Every call goes through `ShipyardGitHubAPI._request` (`providers.github_transport`); translation
+to GitHub's words lives in `providers.github_translate`.
+"""
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,27 +14,35 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
-from gidgethub.httpx import GitHubAPI
 
 from app.settings import Settings
 from providers.base import Provider
-from providers.errors import (
-    AuthenticationFailed,
-    NotFound,
-    ProviderError,
-    TransportError,
-    ValidationFailed,
-    error_for_response,
-)
+from providers.errors import NotFound, ProviderError, ValidationFailed
 from providers.github_auth import Credentials, InstallationAuth, TokenAuth, shared_app
+from providers.github_translate import (
+    COMMIT_STATE,
+    DEPLOYMENT_STATE,
+    MAX_DESCRIPTION,
+    PERMISSION,
+    check_report_from,
+    check_run_fields,
+    comment_from,
+    pull_request_from,
+    ref_segment,
+    repo_path,
+    segment,
+    status_report_from,
+    truncate,
+    web_url,
+    workflow_run_from,
+)
+from providers.github_transport import ACCEPT, API_VERSION, DIFF, USER_AGENT, ShipyardGitHubAPI
 from providers.http import tls_context
-from providers.retry import RetryPolicy, with_retries
+from providers.retry import RetryPolicy
 from providers.vocabulary import (
     CheckRun,
-    CheckStatus,
     CloneAuth,
     Comment,
-    CommitState,
     CommitStatus,
     Comparison,
     Deployment,
@@ -47,127 +58,9 @@ from providers.vocabulary import (
 
 __all__ = ["ACCEPT", "API_VERSION", "USER_AGENT", "GitHubClient", "from_settings"]
 
-ACCEPT = "application/vnd.github+json"
-DIFF = "application/vnd.github.diff"
-API_VERSION = "2022-11-28"
-USER_AGENT = "shipyard"
 _PER_PAGE = 100
-_MAX_DESCRIPTION = 140  # statuses and deployment statuses answer 422 above this
-_MAX_SUMMARY = 65535  # check-run output.summary
 _RUN_LOOKUP_DELAYS = (1.0, 2.0, 3.0, 5.0, 5.0)  # waiting for a dispatched run to be listed
 _CLOCK_SKEW = 60  # seconds of slack in the `created` filter when looking for that run
-
-# Our words -> GitHub's words.
-_COMMIT_STATE = {
-    CommitState.PENDING: "pending",
-    CommitState.SUCCESS: "success",
-    CommitState.FAILURE: "failure",
-    CommitState.ERROR: "error",
-}
-_DEPLOYMENT_STATE = {
-    DeploymentState.QUEUED: "queued",
-    DeploymentState.IN_PROGRESS: "in_progress",
-    DeploymentState.SUCCESS: "success",
-    DeploymentState.FAILURE: "failure",
-    DeploymentState.ERROR: "error",
-    DeploymentState.INACTIVE: "inactive",
-}
-_CHECK_STATUS = {
-    CheckStatus.QUEUED: "queued",
-    CheckStatus.IN_PROGRESS: "in_progress",
-    CheckStatus.COMPLETED: "completed",
-}
-# Check runs have no "error" conclusion. ERROR (Shipyard or the infrastructure failed, not the
-# code) becomes "failure": it keeps a required check red, where "neutral" or "skipped" would
-# let branch protection pass; the title and summary say what went wrong.
-_CHECK_CONCLUSION = {
-    CommitState.SUCCESS: "success",
-    CommitState.FAILURE: "failure",
-    CommitState.ERROR: "failure",
-}
-
-# GitHub's words -> ours.
-_STATUS_STATE = {state: ours for ours, state in _COMMIT_STATE.items()}
-_CONCLUSION_STATE = {
-    "success": CommitState.SUCCESS,
-    "neutral": CommitState.SUCCESS,
-    "skipped": CommitState.SUCCESS,
-    "failure": CommitState.FAILURE,
-    "timed_out": CommitState.FAILURE,
-    "action_required": CommitState.FAILURE,
-    "cancelled": CommitState.ERROR,
-    "stale": CommitState.ERROR,
-}
-_PERMISSION = {
-    "admin": Permission.ADMIN,
-    "maintain": Permission.MAINTAIN,
-    "write": Permission.WRITE,
-    "triage": Permission.TRIAGE,
-    "read": Permission.READ,
-    "none": Permission.NONE,
-}
-_RUN_WAITING = {"queued", "requested", "waiting", "pending"}
-_RUN_PASSED = {"success", "neutral", "skipped"}
-
-
-class _ShipyardGitHubAPI(GitHubAPI):
-    """gidgethub over httpx whose `_request` is the one network boundary of the client.
-
-    Every call passes here: authorization, the API version header, retries, and the error
-    taxonomy happen before gidgethub reads the answer, so gidgethub only sees successes.
-    """
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        base_url: str,
-        credentials: Credentials,
-        retry: RetryPolicy,
-    ) -> None:
-        super().__init__(client, USER_AGENT, base_url=base_url)
-        self.host = f"GitHub ({urlsplit(base_url).netloc})"
-        self._credentials = credentials
-        self._retry = retry
-
-    async def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        sent = dict(headers)
-        sent["x-github-api-version"] = API_VERSION
-        if "authorization" not in sent:  # the token request brings its own (the App's JWT)
-            sent["authorization"] = await self._credentials.authorization(self.request_token)
-        secret = sent["authorization"].partition(" ")[2]
-
-        async def attempt() -> tuple[int, Mapping[str, str], bytes]:
-            return await self._send_once(method, url, sent, body, secret)
-
-        try:
-            return await with_retries(self._retry, attempt)
-        except AuthenticationFailed:
-            self._credentials.forget()
-            raise
-
-    async def _send_once(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, secret: str
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        path = urlsplit(url).path
-        try:
-            status, answer_headers, content = await super()._request(method, url, headers, body)
-        except httpx.RequestError as error:  # timeouts, refused connections, broken TLS
-            detail = _scrub(f"{type(error).__name__}: {error}", secret)
-            raise TransportError(self.host, method, path, detail=detail) from None
-        if status >= 300:
-            lowered = {name.lower(): value for name, value in answer_headers.items()}
-            detail = _scrub(_error_detail(content), secret)
-            now = self._retry.clock()
-            raise error_for_response(self.host, method, path, status, lowered, detail, now=now)
-        return status, answer_headers, content
-
-    async def request_token(self, path: str, app_jwt: str) -> Mapping[str, Any]:
-        """POST an installation-token request signed with the App's JWT (through `_request`)."""
-        answer = await self.post(path, data=b"", jwt=app_jwt, accept=ACCEPT)
-        return answer if isinstance(answer, Mapping) else {}
 
 
 class GitHubClient(Provider):
@@ -192,7 +85,7 @@ class GitHubClient(Provider):
         self._http = http or httpx.AsyncClient(
             verify=tls_context(), timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=True
         )
-        self._api = _ShipyardGitHubAPI(
+        self._api = ShipyardGitHubAPI(
             self._http, base_url=self._api_url, credentials=credentials, retry=self._retry
         )
 
@@ -210,30 +103,30 @@ class GitHubClient(Provider):
     # Commit statuses and checks
 
     async def set_commit_status(self, repo: Repo, sha: str, status: CommitStatus) -> None:
-        body: dict[str, Any] = {"state": _COMMIT_STATE[status.state], "context": status.context}
+        body: dict[str, Any] = {"state": COMMIT_STATE[status.state], "context": status.context}
         if status.description:
-            body["description"] = _truncate(status.description, _MAX_DESCRIPTION)
+            body["description"] = truncate(status.description, MAX_DESCRIPTION)
         if status.target_url:
             body["target_url"] = status.target_url
-        await self._post(f"{_repo_path(repo)}/statuses/{_segment(sha)}", body)
+        await self._post(f"{repo_path(repo)}/statuses/{segment(sha)}", body)
 
     async def list_commit_statuses(self, repo: Repo, sha: str) -> list[StatusReport]:
         """Latest status per context, then latest check run per name (a check wins a tie)."""
-        commit = f"{_repo_path(repo)}/commits/{_segment(sha)}"
+        commit = f"{repo_path(repo)}/commits/{segment(sha)}"
         reports: dict[str, StatusReport] = {}
         async for status in self._iter(f"{commit}/status?per_page={_PER_PAGE}", "statuses"):
-            report = _status_report(status)
+            report = status_report_from(status)
             reports.setdefault(report.context, report)  # newest first: keep the first seen
         async for check in self._iter(f"{commit}/check-runs?per_page={_PER_PAGE}", "check_runs"):
-            report = _check_report(check)
+            report = check_report_from(check)
             reports[report.context] = report
         return list(reports.values())
 
     async def create_check_run(self, repo: Repo, sha: str, check: CheckRun) -> CheckRun:
         if not self.is_app:  # check runs can only be written by a GitHub App
             return await super().create_check_run(repo, sha, check)
-        body = {"name": check.name, "head_sha": sha, **_check_run_fields(check)}
-        answer = await self._post(f"{_repo_path(repo)}/check-runs", body)
+        body = {"name": check.name, "head_sha": sha, **check_run_fields(check)}
+        answer = await self._post(f"{repo_path(repo)}/check-runs", body)
         return replace(check, id=int(answer["id"]))
 
     async def update_check_run(self, repo: Repo, sha: str, check: CheckRun) -> CheckRun:
@@ -241,8 +134,8 @@ class GitHubClient(Provider):
             return await super().update_check_run(repo, sha, check)
         if check.id is None:  # never created (or lost): a new run with the name replaces it
             return await self.create_check_run(repo, sha, check)
-        body = {"name": check.name, **_check_run_fields(check)}
-        await self._patch(f"{_repo_path(repo)}/check-runs/{check.id}", body)
+        body = {"name": check.name, **check_run_fields(check)}
+        await self._patch(f"{repo_path(repo)}/check-runs/{check.id}", body)
         return check
 
     # Deployments
@@ -271,8 +164,8 @@ class GitHubClient(Provider):
             "required_contexts": [],
         }
         if description:
-            body["description"] = _truncate(description, _MAX_DESCRIPTION)
-        path = f"{_repo_path(repo)}/deployments"
+            body["description"] = truncate(description, MAX_DESCRIPTION)
+        path = f"{repo_path(repo)}/deployments"
         answer = await self._post(path, body)
         if "id" not in answer:  # 202 {"message": "Auto-merged ..."}: no deployment was made
             raise ProviderError(self._api.host, "POST", path, 202, str(answer.get("message", "")))
@@ -294,37 +187,37 @@ class GitHubClient(Provider):
         log_url: str | None = None,
         description: str | None = None,
     ) -> None:
-        body: dict[str, Any] = {"state": _DEPLOYMENT_STATE[state]}
+        body: dict[str, Any] = {"state": DEPLOYMENT_STATE[state]}
         if environment_url:
             body["environment_url"] = environment_url
         if log_url:
             body["log_url"] = log_url
         if description:
-            body["description"] = _truncate(description, _MAX_DESCRIPTION)
-        deployment_id = _segment(str(deployment.id))
-        await self._post(f"{_repo_path(repo)}/deployments/{deployment_id}/statuses", body)
+            body["description"] = truncate(description, MAX_DESCRIPTION)
+        deployment_id = segment(str(deployment.id))
+        await self._post(f"{repo_path(repo)}/deployments/{deployment_id}/statuses", body)
 
     # Pull-request comments (a pull request is an issue: its conversation is issue comments)
 
     async def post_comment(self, repo: Repo, number: int, body: str) -> Comment:
-        answer = await self._post(f"{_repo_path(repo)}/issues/{number}/comments", {"body": body})
-        return _comment(answer)
+        answer = await self._post(f"{repo_path(repo)}/issues/{number}/comments", {"body": body})
+        return comment_from(answer)
 
     async def update_comment(self, repo: Repo, number: int, comment_id: int, body: str) -> Comment:
-        path = f"{_repo_path(repo)}/issues/comments/{comment_id}"
-        return _comment(await self._patch(path, {"body": body}))
+        path = f"{repo_path(repo)}/issues/comments/{comment_id}"
+        return comment_from(await self._patch(path, {"body": body}))
 
     async def iter_comments(self, repo: Repo, number: int) -> AsyncIterator[Comment]:
-        path = f"{_repo_path(repo)}/issues/{number}/comments?per_page={_PER_PAGE}"
+        path = f"{repo_path(repo)}/issues/{number}/comments?per_page={_PER_PAGE}"
         # GitHub's Link rel="next" points at /repositories/{id}/issues/...: followed as given.
         async for item in self._iter(path):
-            yield _comment(item)
+            yield comment_from(item)
 
     async def add_reaction(
         self, repo: Repo, number: int, comment_id: int, reaction: Reaction
     ) -> None:
         # Reaction's values are GitHub's own content words. 200 = already there, 201 = added.
-        path = f"{_repo_path(repo)}/issues/comments/{comment_id}/reactions"
+        path = f"{repo_path(repo)}/issues/comments/{comment_id}/reactions"
         await self._post(path, {"content": reaction.value})
 
     # Repository content
@@ -333,7 +226,7 @@ class GitHubClient(Provider):
         file_path = quote(path.strip("/"), safe="/")
         query = urlencode({"ref": ref})
         try:
-            answer = await self._get(f"{_repo_path(repo)}/contents/{file_path}?{query}")
+            answer = await self._get(f"{repo_path(repo)}/contents/{file_path}?{query}")
         except NotFound:
             return None
         if not isinstance(answer, Mapping) or answer.get("type") != "file":
@@ -342,19 +235,19 @@ class GitHubClient(Provider):
             return base64.b64decode(answer.get("content", ""))
         # Files of 1-100 MB come with "encoding": "none" and no content; the blob API
         # returns them base64-encoded (as JSON, which gidgethub reads without guessing).
-        blob = await self._get(f"{_repo_path(repo)}/git/blobs/{_segment(answer['sha'])}")
+        blob = await self._get(f"{repo_path(repo)}/git/blobs/{segment(answer['sha'])}")
         return base64.b64decode(blob.get("content", ""))
 
     async def default_branch(self, repo: Repo) -> str:
-        return str((await self._get(_repo_path(repo)))["default_branch"])
+        return str((await self._get(repo_path(repo)))["default_branch"])
 
     async def get_pull_request(self, repo: Repo, number: int) -> PullRequest:
-        return _pull_request(await self._get(f"{_repo_path(repo)}/pulls/{number}"))
+        return pull_request_from(await self._get(f"{repo_path(repo)}/pulls/{number}"))
 
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Up to 250 commits and 300 files: what GitHub returns for one comparison."""
-        basehead = f"{_ref_segment(base)}...{_ref_segment(head)}"
-        answer = await self._get(f"{_repo_path(repo)}/compare/{basehead}")
+        basehead = f"{ref_segment(base)}...{ref_segment(head)}"
+        answer = await self._get(f"{repo_path(repo)}/compare/{basehead}")
         return Comparison(
             base=base,
             head=head,
@@ -365,7 +258,7 @@ class GitHubClient(Provider):
         )
 
     async def get_permission(self, repo: Repo, username: str) -> Permission:
-        path = f"{_repo_path(repo)}/collaborators/{_segment(username)}/permission"
+        path = f"{repo_path(repo)}/collaborators/{segment(username)}/permission"
         try:
             answer = await self._get(path)
         except NotFound:  # not a collaborator, or no such user
@@ -373,8 +266,8 @@ class GitHubClient(Provider):
         # `permission` folds maintain into write and triage into read; `role_name` does not
         # (but can be a custom role's name, which we cannot rank: then `permission` decides).
         for word in (answer.get("role_name"), answer.get("permission")):
-            if word in _PERMISSION:
-                return _PERMISSION[word]
+            if word in PERMISSION:
+                return PERMISSION[word]
         return Permission.NONE
 
     # CI
@@ -391,7 +284,7 @@ class GitHubClient(Provider):
         dispatch, and take the newest — which can be a run someone else dispatched at the
         same moment.
         """
-        workflow_path = f"{_repo_path(repo)}/actions/workflows/{_segment(workflow)}"
+        workflow_path = f"{repo_path(repo)}/actions/workflows/{segment(workflow)}"
         body: dict[str, Any] = {"ref": ref, "inputs": dict(inputs or {})}
         dispatched_at = self._retry.clock()
         try:
@@ -411,7 +304,7 @@ class GitHubClient(Provider):
         return await self._find_dispatched_run(workflow_path, ref, since=dispatched_at)
 
     async def get_workflow_run(self, repo: Repo, run_id: int | str) -> WorkflowRun:
-        return _workflow_run(await self._get(f"{_repo_path(repo)}/actions/runs/{run_id}"))
+        return workflow_run_from(await self._get(f"{repo_path(repo)}/actions/runs/{run_id}"))
 
     # Pull requests
 
@@ -419,7 +312,7 @@ class GitHubClient(Provider):
         self, repo: Repo, *, head: str, base: str, title: str, body: str, draft: bool = False
     ) -> PullRequest:
         request = {"title": title, "head": head, "base": base, "body": body, "draft": draft}
-        return _pull_request(await self._post(f"{_repo_path(repo)}/pulls", request))
+        return pull_request_from(await self._post(f"{repo_path(repo)}/pulls", request))
 
     async def find_open_pull_request(
         self, repo: Repo, *, head: str, base: str
@@ -427,12 +320,12 @@ class GitHubClient(Provider):
         # GitHub filters `head` only in the form "owner:branch".
         qualified = head if ":" in head else f"{repo.owner}:{head}"
         query = urlencode({"state": "open", "head": qualified, "base": base})
-        answer = await self._get(f"{_repo_path(repo)}/pulls?{query}")
-        return _pull_request(answer[0]) if answer else None
+        answer = await self._get(f"{repo_path(repo)}/pulls?{query}")
+        return pull_request_from(answer[0]) if answer else None
 
     async def pull_request_diff(self, repo: Repo, number: int) -> str:
         """The unified diff (the `application/vnd.github.diff` media type of the pull)."""
-        diff = await self._api.getitem(f"{_repo_path(repo)}/pulls/{number}", accept=DIFF)
+        diff = await self._api.getitem(f"{repo_path(repo)}/pulls/{number}", accept=DIFF)
         return diff if isinstance(diff, str) else ""
 
     async def clone_auth(self, repo: Repo) -> CloneAuth:
@@ -442,11 +335,11 @@ class GitHubClient(Provider):
         token = authorization.partition(" ")[2]
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         return CloneAuth(
-            url=f"{_web_url(self._api_url)}/{repo.full_name}.git",
+            url=f"{web_url(self._api_url)}/{repo.full_name}.git",
             header=f"Authorization: Basic {basic}",
         )
 
-    # Requests, all through the one boundary (`_ShipyardGitHubAPI._request`)
+    # Requests, all through the one boundary (`ShipyardGitHubAPI._request`)
 
     async def _get(self, path: str) -> Any:
         return await self._api.getitem(path, accept=ACCEPT)
@@ -478,7 +371,7 @@ class GitHubClient(Provider):
                 await self._retry.sleep(delay)  # the run is listed a moment after dispatch
             runs = (await self._get(f"{workflow_path}/runs?{query}")).get("workflow_runs", [])
             if runs:
-                return _workflow_run(max(runs, key=lambda run: (run["created_at"], run["id"])))
+                return workflow_run_from(max(runs, key=lambda run: (run["created_at"], run["id"])))
         raise NotFound(
             self._api.host,
             "GET",
@@ -498,152 +391,3 @@ def from_settings(settings: Settings, *, installation_id: int | None = None) -> 
     if token:
         return GitHubClient(TokenAuth(token), api_url=api_url)
     return None
-
-
-# Paths
-
-
-def _segment(value: str) -> str:
-    """One path segment, with "/" and everything else reserved percent-encoded."""
-    return quote(value, safe="")
-
-
-def _ref_segment(ref: str) -> str:
-    # Branch names keep their slashes ("feature/x") and cross-fork refs their "owner:".
-    return quote(ref, safe="/:")
-
-
-def _web_url(api_url: str) -> str:
-    """github.com's API is api.github.com; GitHub Enterprise Server's is <host>/api/v3."""
-    parts = urlsplit(api_url)
-    if parts.netloc == "api.github.com":
-        return "https://github.com"
-    return f"{parts.scheme}://{parts.netloc}{parts.path.removesuffix('/api/v3')}"
-
-
-def _repo_path(repo: Repo) -> str:
-    return f"/repos/{_segment(repo.owner)}/{_segment(repo.name)}"
-
-
-# Translation of GitHub's answers
-
-
-def _comment(data: Mapping[str, Any]) -> Comment:
-    return Comment(
-        id=int(data["id"]),
-        body=data.get("body") or "",
-        author=(data.get("user") or {}).get("login"),
-        url=data.get("html_url"),
-    )
-
-
-def _pull_request(data: Mapping[str, Any]) -> PullRequest:
-    head, base = data["head"], data["base"]
-    head_repo = head.get("repo")  # null once the fork is deleted
-    base_repo = base.get("repo") or {}
-    merged = bool(data.get("merged") or data.get("merged_at"))
-    return PullRequest(
-        number=int(data["number"]),
-        title=data.get("title") or "",
-        head_ref=head["ref"],
-        head_sha=head["sha"],
-        base_ref=base["ref"],
-        state="merged" if merged else data["state"],
-        url=data.get("html_url"),
-        draft=bool(data.get("draft")),
-        merged=merged,
-        mergeable=data.get("mergeable"),  # null while GitHub computes it
-        from_fork=head_repo is None or head_repo.get("full_name") != base_repo.get("full_name"),
-        author=(data.get("user") or {}).get("login"),
-    )
-
-
-def _workflow_run(data: Mapping[str, Any]) -> WorkflowRun:
-    status, conclusion = data.get("status"), data.get("conclusion")
-    if status == "completed":
-        if conclusion in _RUN_PASSED:
-            run_status = RunStatus.SUCCEEDED
-        elif conclusion == "cancelled":
-            run_status = RunStatus.CANCELLED
-        else:
-            run_status = RunStatus.FAILED
-    elif status in _RUN_WAITING:
-        run_status = RunStatus.QUEUED
-    else:
-        run_status = RunStatus.RUNNING  # in_progress, and any status GitHub adds later
-    return WorkflowRun(
-        id=int(data["id"]), status=run_status, url=data.get("html_url"), conclusion=conclusion
-    )
-
-
-def _status_report(data: Mapping[str, Any]) -> StatusReport:
-    return StatusReport(
-        context=data["context"],
-        state=_STATUS_STATE.get(data.get("state", ""), CommitState.ERROR),
-        description=data.get("description"),
-        target_url=data.get("target_url"),
-    )
-
-
-def _check_report(data: Mapping[str, Any]) -> StatusReport:
-    if data.get("status") == "completed":
-        state = _CONCLUSION_STATE.get(data.get("conclusion") or "", CommitState.ERROR)
-    else:
-        state = CommitState.PENDING
-    return StatusReport(
-        context=data["name"],
-        state=state,
-        description=(data.get("output") or {}).get("title"),
-        target_url=data.get("details_url") or data.get("html_url"),
-    )
-
-
-def _check_run_fields(check: CheckRun) -> dict[str, Any]:
-    """status / conclusion / details_url / output of a check-run request body."""
-    fields: dict[str, Any] = {}
-    conclusion = check.conclusion or CommitState.SUCCESS  # completed without one: as the base
-    if check.status is CheckStatus.COMPLETED and conclusion in _CHECK_CONCLUSION:
-        fields["status"] = "completed"
-        fields["conclusion"] = _CHECK_CONCLUSION[conclusion]
-    elif check.status is CheckStatus.COMPLETED:
-        # "completed" but PENDING is no conclusion; GitHub would need one, so it still runs.
-        fields["status"] = _CHECK_STATUS[CheckStatus.IN_PROGRESS]
-    else:
-        fields["status"] = _CHECK_STATUS[check.status]
-    if check.details_url:
-        fields["details_url"] = check.details_url
-    if check.title or check.summary:
-        # GitHub requires both title and summary once there is an output.
-        title = check.title or check.name
-        fields["output"] = {
-            "title": title,
-            "summary": _truncate(check.summary or title, _MAX_SUMMARY),
-        }
-    return fields
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _error_detail(content: bytes) -> str:
-    """GitHub's own message, e.g. "Validation Failed: description is too long (...)"."""
-    try:
-        data = json.loads(content)
-    except ValueError:
-        return content[:200].decode("utf-8", "replace").strip()
-    if not isinstance(data, dict):
-        return ""
-    message = str(data.get("message", ""))
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        parts = [
-            str(e.get("message") or e.get("code")) if isinstance(e, dict) else str(e)
-            for e in errors
-        ]
-        message = f"{message}: {'; '.join(parts)}"
-    return message[:300]
-
-
-def _scrub(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
