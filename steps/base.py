@@ -19,9 +19,15 @@ class StepFailed(Exception):
 
 
 class StepConfig(BaseModel):
-    """Base of every step type's `config:` model: unknown keys are errors, not silence."""
+    """Base of every step type's `config:` model: unknown keys are errors, not silence.
+
+    `verbatim` names fields that reach a shell or an argv (a command line). They are never
+    rendered as templates and take no `<key>_from`: values from people (titles, branch names,
+    comment text) must reach a command only as environment variables.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    verbatim: ClassVar[frozenset[str]] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ _RESERVED_OUTPUTS = frozenset({"exit_code", "output"})
 
 
 class RunCommandConfig(StepConfig):
+    verbatim: ClassVar[frozenset[str]] = frozenset({"command", "args"})
+
     command: str | None = None  # run by `bash -eo pipefail -c`
     args: list[str] | None = Field(None, min_length=1)  # executed directly, no shell
     env: dict[str, str] = Field(default_factory=dict)

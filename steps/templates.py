@@ -267,3 +267,41 @@ def build_context(
         "vars": dict(vars),
         "steps": {name: {"outputs": dict(values)} for name, values in step_outputs.items()},
     }
+
+
+def verbatim_problem(config: Mapping[str, Any], verbatim: frozenset[str]) -> str | None:
+    """Why `config` breaks its type's `verbatim` rule (see StepConfig), or None."""
+    for key in sorted(verbatim):
+        if f"{key}_from" in config:
+            return f"`{key}_from` is not allowed: {_VERBATIM_WHY}"
+        if _holds_template(config.get(key)):
+            return f"`{key}` is never rendered as a template: {_VERBATIM_WHY}"
+    return None
+
+
+def render_config(
+    config: Mapping[str, Any], context: Mapping[str, Any], *, verbatim: frozenset[str]
+) -> dict[str, Any]:
+    """A step's config with its templates rendered, its `verbatim` keys passed through as
+    written (TemplateError if they hold a template)."""
+    problem = verbatim_problem(config, verbatim)
+    if problem is not None:
+        raise TemplateError(problem)
+    return {
+        key: value if key in verbatim else render_value(value, context)
+        for key, value in config.items()
+    }
+
+
+_VERBATIM_WHY = (
+    "it reaches a shell, and values from people must not be spliced into a command line; "
+    'use the SHIPYARD_* environment variables (e.g. "$SHIPYARD_PR_TITLE") or `env:`'
+)
+
+
+def _holds_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, list):
+        return any(_holds_template(item) for item in value)
+    return False

@@ -28,6 +28,7 @@ from app.pipelines._field_types import (
 from app.pipelines.durations import Duration
 from steps import registry as step_registry
 from steps.base import StepType
+from steps.templates import verbatim_problem
 
 
 def _step_types(info: ValidationInfo) -> Mapping[str, StepType]:
@@ -125,8 +126,11 @@ class StepSpec(FrozenModel):
     @classmethod
     def _valid_config(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         errors = list(_template_errors(value))
-        prepared, renamed = _without_from_keys(value, errors)
         step_type = _step_types(info).get(info.data.get("type", ""))
+        problem = verbatim_problem(value, step_type.Config.verbatim) if step_type else None
+        if problem is not None:
+            errors.append({"type": custom_error(problem), "loc": (), "input": value})
+        prepared, renamed = _without_from_keys(value, errors)
         if step_type is not None:
             try:
                 step_type.Config.model_validate(prepared)

@@ -31,6 +31,7 @@ from steps.templates import (
     TemplateError,
     build_context,
     evaluate_condition,
+    render_config,
     render_value,
     resolve_from,
 )
@@ -129,8 +130,11 @@ async def run_step(ctx: JobContext, step_id: int) -> str:
             await _finish(ctx, run, step, StepState.SKIPPED, log="skipped: `if:` is false\n")
             return "skipped"
         env = _env(run.spec.get("env", {}), spec.get("env", {}), template, masker)
-        config = resolve_from(render_value(spec.get("config", {}), template), outputs)
         step_type = STEP_TYPES[step.type]
+        verbatim = step_type.Config.verbatim
+        config = resolve_from(
+            render_config(spec.get("config", {}), template, verbatim=verbatim), outputs
+        )
         typed = step_type.Config.model_validate(config)
     except (TemplateError, ValidationError, SecretError, KeyError) as error:
         await _finish(ctx, run, step, StepState.FAILED, error=masker(f"configuration: {error}"))
