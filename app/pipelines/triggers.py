@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.pipelines.config import PipelineConfig, RepoConfig, Triggers
+from app.pipelines.config import RELEASE_ACTIONS, PipelineConfig, RepoConfig, Triggers
 from providers.events import Event, EventKind
 
 __all__ = [
@@ -72,18 +72,7 @@ _GITEA_RELEASE = {
     "deleted": ("deleted",),
 }
 RELEASE_ACTIONS_BY_HOST: dict[str, dict[str, tuple[str, ...]]] = {
-    "github": {
-        action: (action,)
-        for action in (
-            "published",
-            "created",
-            "released",
-            "prereleased",
-            "edited",
-            "unpublished",
-            "deleted",
-        )
-    },
+    "github": {action: (action,) for action in RELEASE_ACTIONS},  # the config's own words
     "gitlab": {
         "create": ("published", "created", "released"),
         "update": ("edited",),
