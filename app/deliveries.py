@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from app.db import SessionFactory
@@ -155,8 +156,12 @@ async def stranded(
 
 
 async def recent(sessions: SessionFactory, *, limit: int = 20) -> list[Delivery]:
+    """The newest deliveries, without their bodies (up to 25 MB each; a listing needs none)."""
     async with sessions() as session:
         rows = await session.exec(
-            select(Delivery).order_by(col(Delivery.received_at).desc()).limit(limit)
+            select(Delivery)
+            .options(defer(cast(QueryableAttribute[bytes], Delivery.body)))
+            .order_by(col(Delivery.received_at).desc())
+            .limit(limit)
         )
         return list(rows)

@@ -114,12 +114,6 @@ async def _create_run(sessions: SessionFactory, new: NewRun) -> Created:
         return Created(run.id, superseded)
 
 
-async def request_cancel(sessions: SessionFactory, run_ids: Sequence[int], reason: str) -> None:
-    async with sessions() as session:
-        await _request_cancel(session, run_ids, reason)
-        await session.commit()
-
-
 async def _request_cancel(session: Any, run_ids: Sequence[int], reason: str) -> None:
     """Mark the runs cancelled; pending steps stop now, running ones at their next heartbeat."""
     now = utcnow()
@@ -146,11 +140,6 @@ async def get_steps(sessions: SessionFactory, run_id: int) -> list[StepRun]:
             select(StepRun).where(StepRun.run_id == run_id).order_by(col(StepRun.position))
         )
         return list(rows)
-
-
-async def get_step(sessions: SessionFactory, step_id: int) -> StepRun | None:
-    async with sessions() as session:
-        return await session.get(StepRun, step_id)
 
 
 async def move_run(sessions: SessionFactory, run_id: int, target: RunState, **values: Any) -> bool:
