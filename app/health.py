@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import literal
+from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from jobqueue import QueueUnavailable
+from app.services import Services
+from jobqueue.base import QueueUnavailable
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -15,16 +17,17 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
     checks: dict[str, str] = {}
     try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with services.sessions() as session:
+            await session.exec(select(literal(1)))
         checks["database"] = "ok"
     except Exception as error:
         checks["database"] = f"unreachable: {type(error).__name__}"
-    if request.app.state.settings.redis_url:
+    if services.settings.redis_url:
         try:
-            await request.app.state.queue.ping()
+            await services.queue.ping()
             checks["redis"] = "ok"
         except QueueUnavailable:
             checks["redis"] = "unreachable"

@@ -1,10 +1,9 @@
-"""The Starlette application: routes, and the lifespan that owns the engine and the queue."""
+"""The Starlette application: its routes, and the lifespan that owns the process's Services."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -12,53 +11,33 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
 
-from app import health, intake, pages
-from app.db import create_engine, session_factory
-from app.schema import ensure_migrated
+from app import api, health
+from app.intake import http as intake
 from app.settings import Settings
-from jobqueue.arq_queue import ArqQueue, redis_settings
-from jobqueue.base import JobQueue
-from jobqueue.context import close_job_context, job_context
-from jobqueue.inprocess import InProcessQueue
-from jobqueue.recovery import recover_on_start, sweep_forever
+from app.web import pages
+from app.wiring import freeze_startup_objects, open_services
+from app.work.recovery import recover_on_start, sweep_forever
+
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    engine = create_engine(settings)
-    try:
-        await ensure_migrated(engine)
-    except Exception:
-        await engine.dispose()
-        raise
-    sessions = session_factory(engine)
-    queue: JobQueue
-    if settings.redis_url:
-        queue = ArqQueue(
-            redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
-            pause_after_failure=min(5.0, settings.requeue_interval_seconds),
-        )
-        ctx = job_context(settings, sessions, queue)
-    else:
-        inprocess = InProcessQueue()
-        queue = inprocess
-        ctx = job_context(settings, sessions, queue)
-        inprocess.bind(ctx)
-    app.state.engine, app.state.sessions, app.state.queue = engine, sessions, queue
-    await recover_on_start(ctx)
-    sweeper = asyncio.create_task(sweep_forever(ctx))
-    freeze_startup_objects()
-    try:
-        yield
-    finally:
-        sweeper.cancel()
-        await queue.close()
-        await close_job_context(ctx)
-        await engine.dispose()
+    async with open_services(app.state.settings) as services:
+        app.state.services = services
+        await recover_on_start(services)
+        sweeper = asyncio.create_task(sweep_forever(services))
+        freeze_startup_objects()
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
 
 async def _http_error(_request: Request, error: Exception) -> Response:
@@ -71,18 +50,15 @@ async def _unexpected(_request: Request, error: Exception) -> Response:
     return JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
 
 
-def freeze_startup_objects() -> None:
-    """Move what start-up allocated (modules, tables, ~130k objects) out of the collector's
-    reach: a full collection otherwise scans them all, a 50-300 ms pause in the middle of
-    requests."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; settings are read here (at start-up) unless given."""
     app = Starlette(
-        routes=[*intake.routes, *health.routes, *pages.routes],
+        routes=[
+            *intake.routes,
+            *health.routes,
+            *pages.routes,
+            Mount(api.PREFIX, routes=api.routes),
+        ],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )

@@ -1,10 +1,17 @@
-"""Shipyard's settings: one object, read from the environment when the process starts."""
+"""Shipyard's settings: one object, read from the environment when the process starts.
+
+It is the only reader of the environment: what else needs a variable (an `env://` secret, the
+PATH a step's processes start with) reads it from `Settings.environ`, the snapshot taken here.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
 from urllib.parse import parse_qsl, urlencode
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./shipyard.db"
@@ -57,6 +64,8 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(1.0, validation_alias="SHIPYARD_HEARTBEAT")
     log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
 
+    _environ: dict[str, str] = PrivateAttr(default_factory=lambda: dict(os.environ))
+
     @field_validator("redis_url", "github_app_id", "gitea_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -80,6 +89,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The process environment as it was when these settings were read."""
+        return MappingProxyType(self._environ)
 
 
 _DRIVERS = {

@@ -147,11 +147,11 @@ def count_database_work(path: str) -> None:
 
 
 def no_pre_ping() -> None:
-    """What-if: the database engine without `pool_pre_ping` (app/db.py sets it for
+    """What-if: the database engine without `pool_pre_ping` (app/db/engine.py sets it for
     PostgreSQL; with asyncpg each checkout then costs BEGIN, `;` and ROLLBACK)."""
     from sqlalchemy.ext.asyncio import create_async_engine as create
 
-    from app import db
+    from app.db import engine as db
 
     def without_ping(*args: Any, **kwargs: Any) -> AsyncEngine:
         kwargs["pool_pre_ping"] = False
@@ -165,7 +165,7 @@ def worker_main() -> None:
     as JSON in BENCH_WORKER_OPTIONS, and BENCH_READY_FILE is created once it has started."""
     from app.logs import configure_logging
     from app.settings import Settings
-    from jobqueue.worker import create_worker
+    from app.worker import create_worker
 
     register_noop()
     if os.environ.get("BENCH_SHARED_SSL") == "1":
@@ -597,7 +597,7 @@ def _p(values: Sequence[float | None], q: float) -> float | None:
 
 
 def _sessions(url: str) -> tuple[AsyncEngine, Any]:
-    from app.db import create_engine, session_factory
+    from app.db.engine import create_engine, session_factory
     from app.settings import Settings
 
     settings = Settings(_env_file=None, DATABASE_URL=url)
@@ -609,20 +609,14 @@ async def _drive_runs(
     url: str, runs: int, steps: int, step_type: str, worker_pids: list[int], limit: float
 ) -> dict[str, Any]:
     """Create the runs, enqueue `start_run` for each, wait until all have finished."""
-    from app.pipelines.config import parse_config
-    from app.pipelines.routing import snapshot
-    from app.pipelines.runs import NewRun, NewStep, create_run
+    from app.features import parse_config
+    from app.pipelines.config import pipelines_of
+    from app.pipelines.launch import new_run
+    from app.pipelines.runs import create_run
 
-    pipeline = parse_config(pipeline_yaml(steps, step_type, "{manual: true}")).pipelines["bench"]
-    new = NewRun(
-        provider="github",
-        repository=REPO,
-        pipeline="bench",
-        trigger="manual",
-        status_context=pipeline.status_context,
-        spec=snapshot(pipeline),
-        steps=[NewStep(s.name, s.type, list(s.needs)) for s in pipeline.steps],
-    )
+    text = pipeline_yaml(steps, step_type, "{manual: true}")
+    pipeline = pipelines_of(parse_config(text))["bench"]
+    new = new_run("bench", pipeline, provider="github", repository=REPO, trigger="manual")
     engine, sessions = _sessions(url)
     queue = ArqQueue(redis_settings(REDIS_URL))
     database_name = BENCH_DATABASE if url.startswith("postgres") else None

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+__all__ = ["JobQueue", "QueueFunction", "QueueUnavailable"]
+
+QueueFunction = Callable[..., Coroutine[Any, Any, Any]]
+"""A job function as arq runs it: `(ctx, *args)`, ctx holding `job_try` and what the
+application put there at start-up."""
 
 
 class QueueUnavailable(Exception):

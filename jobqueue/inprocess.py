@@ -4,45 +4,55 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from arq import Retry
 
-from jobqueue.context import JobContext
-from jobqueue.jobs import JOBS
+from jobqueue.base import QueueFunction
+
+__all__ = ["InProcessQueue"]
 
 log = logging.getLogger(__name__)
 
 
 class InProcessQueue:
-    """Runs jobs in this process, with arq's retry semantics (`Retry`, `max_tries`)."""
+    """Runs jobs in this process, with arq's calling convention (`ctx` first, `job_try` in it)
+    and its retry semantics (`Retry`, `max_tries`)."""
 
     def __init__(self, *, max_jobs: int = 10, max_tries: int = 5) -> None:
-        self._ctx: JobContext = {}
+        self._functions: Mapping[str, QueueFunction] = {}
+        self._ctx: Mapping[str, Any] = {}
         self._slots = asyncio.Semaphore(max_jobs)
         self._max_tries = max_tries
         self._running: dict[str, asyncio.Task[None]] = {}
 
-    def bind(self, ctx: JobContext) -> None:
-        """The context jobs run with (it holds this queue too, so it comes after creation)."""
-        self._ctx = ctx
+    def bind(self, functions: Mapping[str, QueueFunction], ctx: Mapping[str, Any]) -> None:
+        """The functions jobs name, and the context they run with (which usually holds this
+        queue too, so binding comes after creation)."""
+        self._functions, self._ctx = functions, ctx
 
     async def enqueue(
         self, function: str, *args: int | str, job_id: str, defer: float = 0.0
     ) -> None:
         if job_id in self._running:
             return
-        job = JOBS[function]  # KeyError here is a programming error, not user input
+        job = self._functions[function]  # KeyError here is a programming error, not user input
         task = asyncio.create_task(self._run(job_id, function, job, args, defer), name=job_id)
         self._running[job_id] = task
         task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
     async def _run(
-        self, job_id: str, name: str, job: Any, args: tuple[int | str, ...], defer: float
+        self,
+        job_id: str,
+        name: str,
+        job: QueueFunction,
+        args: tuple[int | str, ...],
+        defer: float,
     ) -> None:
         await asyncio.sleep(defer)
         for job_try in range(1, self._max_tries + 1):
-            ctx: JobContext = {**self._ctx, "job_try": job_try}
+            ctx = {**self._ctx, "job_id": job_id, "job_try": job_try}
             async with self._slots:
                 try:
                     await job(ctx, *args)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import app.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from app.settings import Settings
 
 target_metadata = SQLModel.metadata

@@ -1,1 +1,1 @@
-"""The provider abstraction layer: webhook protocol per Git host, and (later) the host clients."""
+"""The provider abstraction layer: one client interface, a package per Git host, webhooks."""

@@ -3,41 +3,75 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from app.settings import Settings
 from providers import gitea, github, gitlab
 from providers.base import Provider
+from providers.gitea import GiteaConfig
+from providers.github import GitHubConfig
+from providers.gitlab import GitLabConfig
+from providers.mask import Mask
 from providers.not_configured import NotConfiguredProvider
+
+__all__ = ["HOSTS", "HostConfigs", "create_provider"]
+
+
+@dataclass(frozen=True)
+class HostConfigs:
+    """Every host's config, and the mask each client teaches its credentials to.
+
+    The composition root builds it from the settings.
+    """
+
+    mask: Mask
+    github: GitHubConfig = field(default_factory=GitHubConfig)
+    gitlab: GitLabConfig = field(default_factory=GitLabConfig)
+    gitea: GiteaConfig = field(default_factory=GiteaConfig)  # Forgejo uses the Gitea settings
+
+
+# (configs, installation id) -> the host's client, or None when it is not configured
+_Build = Callable[[HostConfigs, int | None], Provider | None]
 
 
 @dataclass(frozen=True)
 class _Host:
     display_name: str
     settings_hint: str
-    from_settings: Callable[..., Provider | None]
+    build: _Build
 
 
 HOSTS: dict[str, _Host] = {
     "github": _Host(
         "GitHub",
         "GITHUB_APP_ID and GITHUB_PRIVATE_KEY (a GitHub App) or GITHUB_TOKEN",
-        github.from_settings,
+        lambda c, installation: github.client_for(c.github, c.mask, installation_id=installation),
     ),
     "gitlab": _Host(
-        "GitLab", "GITLAB_TOKEN (and GITLAB_URL for self-managed GitLab)", gitlab.from_settings
+        "GitLab",
+        "GITLAB_TOKEN (and GITLAB_URL for self-managed GitLab)",
+        lambda c, installation: gitlab.client_for(c.gitlab, c.mask, installation_id=installation),
     ),
-    "gitea": _Host("Gitea", "GITEA_URL and GITEA_TOKEN", gitea.from_settings),
-    "forgejo": _Host("Forgejo", "GITEA_URL and GITEA_TOKEN", gitea.forgejo_from_settings),
+    "gitea": _Host(
+        "Gitea",
+        "GITEA_URL and GITEA_TOKEN",
+        lambda c, installation: gitea.client_for(c.gitea, c.mask, installation_id=installation),
+    ),
+    "forgejo": _Host(
+        "Forgejo",
+        "GITEA_URL and GITEA_TOKEN",
+        lambda c, installation: gitea.forgejo_client_for(
+            c.gitea, c.mask, installation_id=installation
+        ),
+    ),
 }
 
 
 def create_provider(
-    name: str, settings: Settings, *, installation_id: int | None = None
+    name: str, configs: HostConfigs, *, installation_id: int | None = None
 ) -> Provider:
-    """The client for host `name`; unconfigured hosts get one that refuses with the settings."""
+    """The client for host `name`; unconfigured hosts get one that refuses, naming the settings."""
     host = HOSTS.get(name)
     if host is None:
         raise ValueError(f"unknown provider {name!r}; known: {', '.join(HOSTS)}")
-    client = host.from_settings(settings, installation_id=installation_id)
+    client = host.build(configs, installation_id)
     return client or NotConfiguredProvider(name, host.display_name, host.settings_hint)

@@ -15,11 +15,10 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import ConfigDict, Field, field_validator
 
-from app.secrets import SecretError, check_reference, extend_mask, resolve_secret
 from providers.errors import ProviderError
-from providers.http import tls_context
 from steps.base import StepConfig, StepContext, StepFailed
-from steps.ci import Seconds
+from steps.config_types import Duration
+from steps.secret_refs import SecretError, check_reference
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_API_KEY = "env://ANTHROPIC_API_KEY"
@@ -38,7 +37,7 @@ class AiReviewConfig(StepConfig):
     max_tokens: int = Field(1024, gt=0)
     max_diff_bytes: int = Field(200_000, gt=0)
     api_key: str = DEFAULT_API_KEY
-    timeout: Seconds = 120.0
+    timeout: Duration = 120.0
 
     @field_validator("api_key")
     @classmethod
@@ -59,16 +58,16 @@ class AiReview:
         number = ctx.run.pr_number
         if number is None:
             raise StepFailed("ai_review reviews a pull request, and this run has none")
-        key = _api_key(ctx, config)
-        clean = extend_mask(ctx.mask, [key])
+        key = await _api_key(ctx, config)
+        clean = ctx.mask
         diff, truncated = truncate_diff(await _diff(ctx, number), config.max_diff_bytes)
-        model = config.model or ctx.settings.ai_model
+        model = config.model or ctx.ai.model
         ctx.log(
             f"ai_review: asking {model} about #{number} ({len(diff.encode())} bytes of diff"
             f"{', truncated' if truncated else ''})"
         )
         prompt = build_prompt(config.prompt, diff, truncated)
-        reply = await _ask(ctx.settings.anthropic_api_url, key, config, model, prompt, clean)
+        reply = await _ask(ctx.http, ctx.ai.api_url, key, config, model, prompt, clean)
         usage = reply.get("usage")
         usage = usage if isinstance(usage, dict) else {}
         outputs = {
@@ -119,6 +118,7 @@ def answer_text(reply: dict[str, Any]) -> str:
 
 
 async def _ask(
+    http: httpx.AsyncClient,
     api_url: str,
     key: str,
     config: AiReviewConfig,
@@ -138,8 +138,7 @@ async def _ask(
         "messages": [{"role": "user", "content": content}],
     }
     try:
-        async with httpx.AsyncClient(verify=tls_context(), timeout=config.timeout) as client:
-            response = await client.post(url, json=body, headers=headers)
+        response = await http.post(url, json=body, headers=headers, timeout=config.timeout)
     except httpx.TimeoutException:
         raise StepFailed(
             f"ai_review: Anthropic did not answer within {config.timeout:g}s"
@@ -183,13 +182,13 @@ async def _diff(ctx: StepContext, number: int) -> str:
         raise StepFailed(f"ai_review: could not read the diff of #{number}: {error}") from error
 
 
-def _api_key(ctx: StepContext, config: AiReviewConfig) -> str:
+async def _api_key(ctx: StepContext, config: AiReviewConfig) -> str:
     """The server's ANTHROPIC_API_KEY setting for the default reference, else the reference."""
-    configured = ctx.settings.anthropic_api_key
-    if config.api_key == DEFAULT_API_KEY and configured and configured.get_secret_value():
-        return configured.get_secret_value()
+    if config.api_key == DEFAULT_API_KEY and ctx.ai.api_key:
+        ctx.mask.add(ctx.ai.api_key)
+        return ctx.ai.api_key
     try:
-        return resolve_secret(config.api_key)
+        return await ctx.secrets.resolve(config.api_key)
     except SecretError as error:
         raise StepFailed(f"ai_review: api_key: {error}") from None
 

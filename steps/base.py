@@ -1,4 +1,4 @@
-"""What a step type is, and what it is given when it runs."""
+"""What a step type is, and what it is given when it runs: the run, and narrow services."""
 
 from __future__ import annotations
 
@@ -7,11 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 
-from app.settings import Settings
 from providers.base import Provider
+from providers.mask import Mask
 from providers.vocabulary import Repo
+
+__all__ = [
+    "AiService",
+    "Mask",
+    "RunInfo",
+    "SecretResolver",
+    "StepConfig",
+    "StepContext",
+    "StepFailed",
+    "StepType",
+]
 
 
 class StepFailed(Exception):
@@ -30,6 +42,23 @@ class StepConfig(BaseModel):
     verbatim: ClassVar[frozenset[str]] = frozenset()
 
 
+class SecretResolver(Protocol):
+    """Resolves a secret reference (`steps.secret_refs`) to its value, and teaches the step's
+    mask that value before returning it. Raises `steps.secret_refs.SecretError`."""
+
+    async def resolve(self, reference: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class AiService:
+    """What the server offers `ai_review`: Anthropic's API, its default model, and the key the
+    server holds (used only when a step keeps the default `api_key`)."""
+
+    api_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """The run a step belongs to."""
@@ -46,18 +75,22 @@ class RunInfo:
 
 @dataclass
 class StepContext:
-    """Everything a step may use. Steps do I/O only through `provider` and their own clients."""
+    """Everything a step may use. Steps do I/O only through `provider`, `http` and processes."""
 
     run: RunInfo
     name: str
     attempt: int
     provider: Provider
-    settings: Settings
+    http: httpx.AsyncClient  # shared; pass a per-request `timeout=`
+    secrets: SecretResolver
+    mask: Mask  # replaces every known secret value with ***; `add` teaches it one more
     workspace: Path  # the run's working directory; `checkout` clones into workspace / "src"
+    artifacts: Path  # where this run's kept files go (`upload_artifact`)
+    process_env: Mapping[str, str]  # what a process starts with: PATH, HOME, LANG
+    ai: AiService
     template: Mapping[str, Any]  # event, repo, pull_request, release, env, steps, vars
     env: Mapping[str, str]  # the pipeline's and step's `env:`, rendered; secrets allowed
     log: Callable[[str], None]  # one line to the step log (masked before it is stored)
-    mask: Callable[[str], str]  # replaces every known secret value with ***
     record: Callable[[str, Any], Awaitable[None]]  # persist a side effect now (e.g. comment id)
     recorded: Mapping[str, Any] = field(default_factory=dict)  # what earlier attempts recorded
 

@@ -8,12 +8,9 @@ step on another worker keeps the deadline the first attempt set.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, Field
+from typing import Any
 
 from providers.errors import ProviderError, RateLimited
 from providers.vocabulary import RunStatus, WorkflowRun
@@ -21,11 +18,9 @@ from steps.base import StepContext, StepFailed
 
 __all__ = [
     "Clock",
-    "Seconds",
     "Sleep",
     "deadline_for",
     "finish",
-    "parse_seconds",
     "poll_run",
     "read_run",
     "real_clock",
@@ -38,23 +33,6 @@ Clock = Callable[[], float]
 
 real_sleep: Sleep = asyncio.sleep
 real_clock: Clock = time.time
-
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[hms])+")
-_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
-
-
-def parse_seconds(value: object) -> object:
-    """Seconds from a number or a duration like `90s`, `30m`, `1h30m`; other values pass on."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if _DURATION.fullmatch(text):
-            return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(parse_seconds), Field(gt=0, allow_inf_nan=False)]
-"""A positive number of seconds; config may write `1800`, `30m` or `1h30m`."""
 
 
 async def deadline_for(ctx: StepContext, seconds: float, clock: Clock) -> float:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from providers.vocabulary import CloneAuth
 from steps.base import StepContext, StepFailed
-from steps.masking import Masker
-from steps.run_command import run_process
+from steps.process import run_process
 
 __all__ = [
     "NO_HOOKS",
@@ -28,7 +26,7 @@ __all__ = [
     "GitFailed",
     "GitResult",
     "auth_config",
-    "credential_masker",
+    "credential_secrets",
     "has_password",
 ]
 
@@ -52,28 +50,29 @@ class GitResult:
 
 @dataclass
 class Git:
-    """git for one step in one directory, authenticated by `auth` where it talks to a remote."""
+    """git for one step in one directory, authenticated by `auth` where it talks to a remote.
+    The step's mask learns every form of the credential first."""
 
     ctx: StepContext
     cwd: Path
     auth: CloneAuth | None = None
-    _masker: Masker = field(init=False)
 
     def __post_init__(self) -> None:
-        self._masker = credential_masker(self.auth)
+        for secret in credential_secrets(self.auth):
+            self.ctx.mask.add(secret)
 
     async def __call__(self, *args: str, check: bool = True, log: bool = True) -> GitResult:
         """Run `git <args>`; its output (masked) goes to the step log unless `log` is false."""
         lines: list[str] = []
 
         def on_line(line: str) -> None:
-            masked = self._masker(line)
+            masked = self.ctx.mask(line)
             lines.append(masked)
             if log:
                 self.ctx.log(masked)
 
         if log:
-            self.ctx.log(self._masker(f"$ git {' '.join(args)}"))
+            self.ctx.log(self.ctx.mask(f"$ git {' '.join(args)}"))
         try:
             code = await run_process(["git", *args], cwd=self.cwd, env=self._env(), on_line=on_line)
         except FileNotFoundError:
@@ -86,8 +85,8 @@ class Git:
 
     def _env(self) -> dict[str, str]:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", str(self.ctx.workspace)),
+            "HOME": str(self.ctx.workspace),
+            **{k: v for k, v in self.ctx.process_env.items() if k in ("PATH", "HOME")},
             "LC_ALL": "C",
             "GIT_TERMINAL_PROMPT": "0",  # fail rather than wait for a password nobody types
             "GCM_INTERACTIVE": "never",
@@ -109,24 +108,20 @@ def auth_config(auth: CloneAuth | None) -> dict[str, str]:
     return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": key, "GIT_CONFIG_VALUE_0": auth.header}
 
 
-def credential_masker(auth: CloneAuth | None) -> Masker:
-    """Masks the header, its credential, and (for Basic) the decoded user:password and password."""
-    masker = Masker()
+def credential_secrets(auth: CloneAuth | None) -> list[str]:
+    """The header, its credential, and (for Basic) the decoded user:password and password."""
     if auth is None or auth.header is None:
-        return masker
-    masker.add(auth.header)
+        return []
     value = auth.header.partition(":")[2].strip()  # "Basic abc=" from "Authorization: Basic abc="
-    masker.add(value)
     scheme, _, credential = value.partition(" ")
-    masker.add(credential)
+    secrets = [auth.header, value, credential]
     if scheme.lower() == "basic":
         try:
             pair = base64.b64decode(credential, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            return masker
-        masker.add(pair)
-        masker.add(pair.partition(":")[2])
-    return masker
+            return secrets
+        secrets += [pair, pair.partition(":")[2]]
+    return secrets
 
 
 def has_password(url: str) -> bool:

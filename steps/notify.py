@@ -21,10 +21,9 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from app.secrets import SecretError, check_reference, extend_mask, is_reference, resolve_secret
-from providers.http import tls_context
 from steps.base import StepConfig, StepContext, StepFailed
-from steps.ci import Seconds
+from steps.config_types import Duration
+from steps.secret_refs import SecretError, check_reference, is_reference
 
 EVENT = "pipeline.notify"
 USER_AGENT = "shipyard"
@@ -82,7 +81,7 @@ class NotifyConfig(StepConfig):
 
     slack: SlackNotice | None = None
     webhook: WebhookNotice | None = None
-    timeout: Seconds = 10.0
+    timeout: Duration = 10.0
 
     @model_validator(mode="after")
     def _exactly_one(self) -> NotifyConfig:
@@ -110,29 +109,26 @@ class Notify:
 
 
 async def _to_slack(ctx: StepContext, notice: SlackNotice, time_limit: float) -> dict[str, Any]:
-    url = _resolve(notice.webhook_url, "slack.webhook_url")
+    url = await _resolve(ctx, notice.webhook_url, "slack.webhook_url")
     body = _json_bytes({"text": notice.text})
-    response = await _post(ctx, "Slack", url, body, _headers(), time_limit, [url])
+    response = await _post(ctx, "Slack", url, body, _headers(), time_limit)
     await ctx.record("status_code", response.status_code)
     ctx.log(f"notify: posted to Slack, which answered {response.status_code}")
     return _outputs(response.status_code, None)
 
 
 async def _to_webhook(ctx: StepContext, notice: WebhookNotice, time_limit: float) -> dict[str, Any]:
-    secrets: list[str] = []
     url = notice.url
     if is_reference(url):
-        url = _resolve(url, "webhook.url")
-        secrets.append(url)
+        url = await _resolve(ctx, url, "webhook.url")
     delivery_id = ctx.recorded.get("delivery_id") or str(uuid.uuid4())
     await ctx.record("delivery_id", delivery_id)
     body = _json_bytes(notice.payload if notice.payload is not None else default_payload(ctx))
     headers = _headers(delivery_id)
     if notice.secret is not None:
-        key = _resolve(notice.secret, "webhook.secret")
-        secrets.append(key)
+        key = await _resolve(ctx, notice.secret, "webhook.secret")
         headers["X-Shipyard-Signature-256"] = signature(key, body)
-    response = await _post(ctx, "the webhook", url, body, headers, time_limit, secrets)
+    response = await _post(ctx, "the webhook", url, body, headers, time_limit)
     await ctx.record("status_code", response.status_code)
     ctx.log(f"notify: webhook delivery {delivery_id} answered {response.status_code}")
     return _outputs(response.status_code, delivery_id)
@@ -164,28 +160,26 @@ async def _post(
     body: bytes,
     headers: Mapping[str, str],
     time_limit: float,
-    secrets: list[str],
 ) -> httpx.Response:
-    """POST, turning every failure into a StepFailed that names no URL and no secret."""
-    clean = extend_mask(ctx.mask, secrets)
+    """POST, turning every failure into a StepFailed that names no URL and no secret (the
+    resolved ones are in the step's mask)."""
     try:
-        async with httpx.AsyncClient(verify=tls_context(), timeout=time_limit) as client:
-            response = await client.post(url, content=body, headers=headers)
+        response = await ctx.http.post(url, content=body, headers=headers, timeout=time_limit)
     except httpx.TimeoutException:
         raise StepFailed(f"notify: {target} did not answer within {time_limit:g}s") from None
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         # Only the class name: transport messages can quote parts of a secret URL.
         raise StepFailed(f"notify: could not reach {target} ({type(error).__name__})") from None
     if not response.is_success:
-        detail = clean(" ".join(response.text[:_DETAIL_CHARS].split()))
+        detail = ctx.mask(" ".join(response.text[:_DETAIL_CHARS].split()))
         said = f": {detail}" if detail else ""
         raise StepFailed(f"notify: {target} answered HTTP {response.status_code}{said}")
     return response
 
 
-def _resolve(ref: str, where: str) -> str:
+async def _resolve(ctx: StepContext, ref: str, where: str) -> str:
     try:
-        return resolve_secret(ref)
+        return await ctx.secrets.resolve(ref)
     except SecretError as error:
         raise StepFailed(f"notify: {where}: {error}") from None
 

@@ -25,12 +25,8 @@ Shipyard's own, then the pipeline's `env:` (ctx.env), then the step's `env:`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,10 +36,11 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from steps.base import StepConfig, StepContext, StepFailed
+from steps.config_types import ENV_NAME
+from steps.process import run_process
 
-__all__ = ["RunCommand", "run_process", "shipyard_env", "step"]
+__all__ = ["RunCommand", "shipyard_env", "step"]
 
-_ENV_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 _OUTPUT_KEY = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _RESERVED_OUTPUTS = frozenset({"exit_code", "output"})
 
@@ -68,7 +65,7 @@ class RunCommandConfig(StepConfig):
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
         for name in env:
-            if not _ENV_NAME.match(name):
+            if not ENV_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a valid environment variable name")
             if name.startswith("SHIPYARD_"):
                 raise ValueError(f"{name}: SHIPYARD_* variables are set by Shipyard")
@@ -162,11 +159,7 @@ def _workdir(workspace: Path, workdir: str | None) -> Path:
 
 
 def _process_env(ctx: StepContext, step_env: Mapping[str, str], output: Path) -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", str(ctx.workspace)),
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-    }
+    env = {"HOME": str(ctx.workspace), "LANG": "C.UTF-8", **ctx.process_env}
     env |= ctx.env
     env |= step_env
     env |= shipyard_env(ctx)
@@ -250,122 +243,3 @@ def _heredoc(lines: Iterator[tuple[int, str]], delimiter: str, start: int) -> st
             return "\n".join(body)
         body.append(line)
     raise StepFailed(f"SHIPYARD_OUTPUT line {start}: no closing {delimiter!r}")
-
-
-# Running a process group. (Shared with steps/git.py; a candidate for its own module.)
-
-GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL
-_CHUNK = 64 * 1024
-_MAX_LINE = 64 * 1024  # a longer "line" is logged in pieces
-
-
-async def run_process(
-    argv: Sequence[str],
-    *,
-    cwd: Path,
-    env: Mapping[str, str],
-    on_line: Callable[[str], None],
-    grace: float = GRACE_SECONDS,
-) -> int:
-    """Run `argv` (no shell) in a new session; return its exit code (negative: a signal).
-
-    stdout and stderr go, merged, line by line to `on_line`. On cancellation (so also under
-    `asyncio.timeout`) the whole process group gets SIGTERM, then SIGKILL after `grace` seconds,
-    and the cancellation goes on. Processes the command leaves running in its group when it
-    exits are stopped the same way.
-    """
-    read_fd, write_fd = os.pipe()
-    try:
-        stream, transport = await _open_reader(read_fd)
-    except BaseException:
-        os.close(write_fd)
-        raise
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=write_fd,
-            stderr=write_fd,
-            start_new_session=True,
-        )
-    except BaseException:
-        transport.close()
-        raise
-    finally:
-        os.close(write_fd)  # the children hold it now; EOF comes when the last one exits
-    reader = asyncio.create_task(_pump(stream, transport, on_line))
-    try:
-        code = await proc.wait()
-    except BaseException:
-        await _stop(proc, reader, grace)
-        raise
-    await _stop(proc, reader, grace)
-    return code
-
-
-async def _open_reader(fd: int) -> tuple[asyncio.StreamReader, asyncio.ReadTransport]:
-    """The read end of the pipe as a stream; the transport owns (and closes) `fd`."""
-    stream = asyncio.StreamReader(limit=_MAX_LINE)
-    pipe = os.fdopen(fd, "rb", buffering=0)
-    try:
-        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), pipe
-        )
-    except BaseException:
-        pipe.close()
-        raise
-    return stream, transport
-
-
-async def _pump(
-    stream: asyncio.StreamReader, transport: asyncio.ReadTransport, on_line: Callable[[str], None]
-) -> None:
-    """Hand each line to `on_line` until every writer has closed the pipe."""
-    pending = b""
-    try:
-        while chunk := await stream.read(_CHUNK):
-            *lines, pending = (pending + chunk).split(b"\n")
-            if len(pending) >= _MAX_LINE:
-                lines, pending = [*lines, pending], b""
-            for line in lines:
-                for start in range(0, max(len(line), 1), _MAX_LINE):
-                    on_line(_decode(line[start : start + _MAX_LINE]))
-        if pending:
-            on_line(_decode(pending))
-    finally:
-        transport.close()
-
-
-def _decode(line: bytes) -> str:
-    return line.decode("utf-8", errors="replace").rstrip("\r")
-
-
-async def _stop(proc: asyncio.subprocess.Process, reader: asyncio.Task[None], grace: float) -> None:
-    """SIGTERM to the group, SIGKILL after `grace`; then collect the last output."""
-    _signal_group(proc.pid, signal.SIGTERM)
-    try:
-        await _settle(proc, reader, grace)
-    finally:
-        _signal_group(proc.pid, signal.SIGKILL)
-    await _settle(proc, reader, 1.0)
-    if not reader.done():  # a process that left the group still holds the pipe
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-
-
-async def _settle(
-    proc: asyncio.subprocess.Process, reader: asyncio.Task[None], wait: float
-) -> None:
-    """Wait (at most `wait` seconds) for the process to exit and its output to end."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(wait):
-            await proc.wait()
-            await asyncio.shield(reader)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)

@@ -31,22 +31,31 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
+    "FROM_SUFFIX",
     "TemplateError",
     "build_context",
     "evaluate_condition",
+    "is_template",
+    "render_config",
     "render_value",
     "resolve_from",
+    "verbatim_problem",
 ]
 
+FROM_SUFFIX = "_from"  # `X_from: <step>.<output>` in a step's config stands for `X`
 _SINGLE_EXPRESSION = re.compile(r"\A\{\{(?P<expr>.*)\}\}\Z", re.DOTALL)
 _FALSE_WORDS = frozenset({"", "false", "0"})
-_FROM_SUFFIX = "_from"
 _MAX_BITS = 100_000
 _MAX_REPEAT = 1_000_000
 
 
 class TemplateError(ValueError):
     """A template that cannot be rendered; the message says which one and why."""
+
+
+def is_template(value: object) -> bool:
+    """Whether a config value is a template string (rendered, then validated, at run time)."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -160,7 +169,7 @@ def _single_expression(source: str) -> str | None:
 
 
 def _render_string(source: str, context: Mapping[str, Any]) -> Any:
-    if "{{" not in source and "{%" not in source:
+    if not is_template(source):
         return source
     try:
         expr = _single_expression(source)
@@ -201,7 +210,7 @@ def evaluate_condition(expression: str, context: Mapping[str, Any]) -> bool:
     blanks ignored) are false, like undefined values and None.
     """
     source = expression.strip()
-    if "{{" in source or "{%" in source:
+    if is_template(source):
         return _truthy(_render_string(source, context))
     if not source:
         return False
@@ -221,10 +230,10 @@ def resolve_from(
     """
     resolved: dict[str, Any] = {}
     for key, value in config.items():
-        if not key.endswith(_FROM_SUFFIX) or key == _FROM_SUFFIX:
+        if not key.endswith(FROM_SUFFIX) or key == FROM_SUFFIX:
             resolved[key] = value
             continue
-        target = key[: -len(_FROM_SUFFIX)]
+        target = key[: -len(FROM_SUFFIX)]
         if target in config:
             raise TemplateError(f"{key}: give either {target!r} or {key!r}, not both")
         resolved[target] = _lookup_output(key, value, outputs)
@@ -272,7 +281,7 @@ def build_context(
 def verbatim_problem(config: Mapping[str, Any], verbatim: frozenset[str]) -> str | None:
     """Why `config` breaks its type's `verbatim` rule (see StepConfig), or None."""
     for key in sorted(verbatim):
-        if f"{key}_from" in config:
+        if f"{key}{FROM_SUFFIX}" in config:
             return f"`{key}_from` is not allowed: {_VERBATIM_WHY}"
         if _holds_template(config.get(key)):
             return f"`{key}` is never rendered as a template: {_VERBATIM_WHY}"
@@ -300,8 +309,6 @@ _VERBATIM_WHY = (
 
 
 def _holds_template(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
     if isinstance(value, list):
         return any(_holds_template(item) for item in value)
-    return False
+    return is_template(value)

@@ -11,7 +11,6 @@ from providers.vocabulary import WorkflowRun
 from steps.base import StepConfig, StepContext, StepFailed
 from steps.ci import (
     Clock,
-    Seconds,
     Sleep,
     deadline_for,
     finish,
@@ -21,6 +20,7 @@ from steps.ci import (
     real_sleep,
     run_outputs,
 )
+from steps.config_types import Duration
 
 
 class TriggerCiConfig(StepConfig):
@@ -32,8 +32,8 @@ class TriggerCiConfig(StepConfig):
     ref: str | None = None
     inputs: dict[str, str] = Field(default_factory=dict)
     wait: bool = False
-    timeout: Seconds = 1800.0
-    poll_interval: Seconds = 10.0
+    timeout: Duration = 1800.0
+    poll_interval: Duration = 10.0
 
 
 class TriggerCi:

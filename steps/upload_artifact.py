@@ -56,9 +56,8 @@ class UploadArtifact:
         name = config.name or ctx.name
         if not _NAME.match(name):
             raise StepFailed(f"artifact name {name!r} is not a safe directory name; set `name`")
-        artifacts = Path(ctx.settings.data_dir) / "artifacts" / str(ctx.run.id) / name
         destination, files = await asyncio.to_thread(
-            _copy_all, ctx.workspace, config.paths, artifacts
+            _copy_all, ctx.workspace, config.paths, ctx.artifacts / name
         )
         for entry in files:
             ctx.log(f"{entry['path']}  {entry['size']} bytes  sha256:{entry['sha256']}")

@@ -9,7 +9,6 @@ from pydantic import field_validator
 from steps.base import StepConfig, StepContext
 from steps.ci import (
     Clock,
-    Seconds,
     Sleep,
     deadline_for,
     finish,
@@ -17,6 +16,7 @@ from steps.ci import (
     real_clock,
     real_sleep,
 )
+from steps.config_types import Duration
 
 
 class WaitCiConfig(StepConfig):
@@ -24,8 +24,8 @@ class WaitCiConfig(StepConfig):
     `run_id_from: <step>.run_id` before validation."""
 
     run_id: str | int
-    timeout: Seconds = 1800.0
-    poll_interval: Seconds = 10.0
+    timeout: Duration = 1800.0
+    poll_interval: Duration = 10.0
 
     @field_validator("run_id")
     @classmethod

@@ -5,49 +5,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.models import RunState, StepState
+from app.db.models.pipelines import RunState, StepState
+from app.work.states import Transitions
 
 FINISHED = frozenset(
     {StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED, StepState.CANCELLED}
 )
 
-_STEP_MOVES: dict[StepState, frozenset[StepState]] = {
-    StepState.PENDING: frozenset({StepState.RUNNING, StepState.SKIPPED, StepState.CANCELLED}),
-    StepState.RUNNING: frozenset(
-        {
+STEP_MOVES = Transitions(
+    {
+        StepState.PENDING: {StepState.RUNNING, StepState.SKIPPED, StepState.CANCELLED},
+        StepState.RUNNING: {
             StepState.SUCCEEDED,
             StepState.FAILED,
             StepState.CANCELLED,
             StepState.SKIPPED,  # its own `if:` is decided once it is claimed
             StepState.PENDING,  # a retry
-        }
-    ),
-}
-_RUN_MOVES: dict[RunState, frozenset[RunState]] = {
-    RunState.QUEUED: frozenset({RunState.RUNNING, RunState.FAILED, RunState.CANCELLED}),
-    RunState.RUNNING: frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}),
-}
-
-
-class InvalidTransition(ValueError):
-    pass
-
-
-def step_may_move(current: StepState, target: StepState) -> bool:
-    return target in _STEP_MOVES.get(current, frozenset())
-
-
-def run_may_move(current: RunState, target: RunState) -> bool:
-    return target in _RUN_MOVES.get(current, frozenset())
-
-
-def step_sources(target: StepState) -> list[StepState]:
-    """The states a step may reach `target` from (for conditional UPDATEs)."""
-    return [state for state, targets in _STEP_MOVES.items() if target in targets]
-
-
-def run_sources(target: RunState) -> list[RunState]:
-    return [state for state, targets in _RUN_MOVES.items() if target in targets]
+        },
+    }
+)
+RUN_MOVES = Transitions(
+    {
+        RunState.QUEUED: {RunState.RUNNING, RunState.FAILED, RunState.CANCELLED},
+        RunState.RUNNING: {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED},
+    }
+)
 
 
 @dataclass(frozen=True)

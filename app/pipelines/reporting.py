@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from app.models import PipelineRun, RunState
+from app.db.models.pipelines import PipelineRun, RunState
+from app.services import Services
 from app.settings import Settings
-from jobqueue.context import JobContext
 from providers.base import Provider
 from providers.errors import ProviderError
 from providers.vocabulary import CommitState, CommitStatus, Repo
@@ -43,14 +43,16 @@ def run_status(settings: Settings, run: PipelineRun) -> CommitStatus:
     )
 
 
-async def report_run(ctx: JobContext, run: PipelineRun, provider: Provider | None = None) -> None:
+async def report_run(
+    services: Services, run: PipelineRun, provider: Provider | None = None
+) -> None:
     """Set the run's commit status for its current state (nothing when it has no commit)."""
     if not run.sha:
         return
-    client = provider or ctx["providers"](run.provider, run.installation_id)
+    client = provider or services.providers(run.provider, run.installation_id)
     try:
         await client.set_commit_status(
-            Repo(run.repository), run.sha, run_status(ctx["settings"], run)
+            Repo(run.repository), run.sha, run_status(services.settings, run)
         )
     except ProviderError as error:
         log.warning("could not report run %s to %s: %s", run.id, run.provider, error)

@@ -1,4 +1,8 @@
-"""Pipeline runs and steps in the database: creating, claiming, moving, recording."""
+"""Pipeline runs and steps in the database: creating, claiming, moving, recording.
+
+Steps are durable work (`app.work.lease`): claimed with a lease, beating while they run. A step
+that finishes reads its run in the same transaction with the run's row locked, so two parallel
+steps finishing at once cannot both miss that the other is done (and leave the run waiting)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,14 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from app.db import SessionFactory
-from app.models import PipelineRun, RunState, StepRun, StepState, utcnow
-from app.pipelines.plan import run_sources, step_sources
+from app.db.engine import SessionFactory
+from app.db.models.base import utcnow
+from app.db.models.pipelines import PipelineRun, RunState, StepRun, StepState
+from app.pipelines.plan import RUN_MOVES, STEP_MOVES
+from app.work.lease import LeasedWork
 
 LIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
+STEPS = LeasedWork(StepRun, pending=StepState.PENDING, running=StepState.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ async def move_run(sessions: SessionFactory, run_id: int, target: RunState, **va
             update(PipelineRun)
             .where(
                 col(PipelineRun.id) == run_id,
-                col(PipelineRun.state).in_(run_sources(target)),
+                col(PipelineRun.state).in_(RUN_MOVES.sources(target)),
             )
             .values(state=target, **values)
         )
@@ -169,7 +176,7 @@ async def move_step(
 async def _move_step(session: Any, step_id: int, target: StepState, **values: Any) -> bool:
     result = await session.exec(
         update(StepRun)
-        .where(col(StepRun.id) == step_id, col(StepRun.state).in_(step_sources(target)))
+        .where(col(StepRun.id) == step_id, col(StepRun.state).in_(STEP_MOVES.sources(target)))
         .values(state=target, **values)
     )
     return bool(result.rowcount == 1)
@@ -191,6 +198,12 @@ async def load(sessions: SessionFactory, run_id: int) -> Loaded | None:
         return await _load(session, run_id)
 
 
+async def _lock_run(session: Any, run_id: int) -> None:
+    """Hold the run's row until the transaction ends (PostgreSQL's FOR UPDATE; SQLite has one
+    writer at a time anyway). Only its id is read: nothing stale enters the session."""
+    await session.exec(select(PipelineRun.id).where(PipelineRun.id == run_id).with_for_update())
+
+
 async def _load(session: Any, run_id: int) -> Loaded | None:
     run = await session.get(PipelineRun, run_id)
     if run is None:
@@ -204,25 +217,9 @@ async def _load(session: Any, run_id: int) -> Loaded | None:
 async def claim_step(sessions: SessionFactory, step_id: int, *, lease: timedelta) -> Loaded | None:
     """Take a pending step (or one whose worker stopped beating) to run it, and read its run;
     None if another worker has it or it is done. One transaction."""
-    now = utcnow()
     async with sessions() as session:
         claimed = await session.exec(
-            update(StepRun)
-            .where(
-                col(StepRun.id) == step_id,
-                or_(
-                    col(StepRun.state) == StepState.PENDING,
-                    (col(StepRun.state) == StepState.RUNNING)
-                    & (col(StepRun.heartbeat_at) < now - lease),
-                ),
-            )
-            .values(
-                state=StepState.RUNNING,
-                attempts=col(StepRun.attempts) + 1,
-                started_at=now,
-                heartbeat_at=now,
-            )
-            .returning(col(StepRun.run_id))
+            STEPS.claim(step_id, lease=lease, now=utcnow()).returning(col(StepRun.run_id))
         )
         run_id = claimed.scalar_one_or_none()
         loaded = await _load(session, run_id) if run_id is not None else None
@@ -239,8 +236,10 @@ async def finish_step(
     log: str,
     **values: Any,
 ) -> Loaded | None:
-    """Move a running step to its end, append to its log, and read the run as it now is."""
+    """Move a running step to its end, append to its log, and read the run as it now is (its
+    row locked first: see the module's docstring)."""
     async with sessions() as session:
+        await _lock_run(session, run_id)
         await _move_step(
             session, step_id, state, log=col(StepRun.log) + log, finished_at=utcnow(), **values
         )
@@ -253,11 +252,7 @@ async def beat(sessions: SessionFactory, step_id: int, run_id: int, log: str) ->
     """Record that the step is alive and append its new log lines; True if the run was
     cancelled meanwhile."""
     async with sessions() as session:
-        await session.exec(
-            update(StepRun)
-            .where(col(StepRun.id) == step_id)
-            .values(log=col(StepRun.log) + log, heartbeat_at=utcnow())
-        )
+        await session.exec(STEPS.beat(step_id, now=utcnow(), log=col(StepRun.log) + log))
         cancelled = await session.exec(
             select(PipelineRun.cancel_requested).where(PipelineRun.id == run_id)
         )
@@ -277,11 +272,7 @@ async def record(sessions: SessionFactory, step_id: int, key: str, value: Any) -
 async def stale_steps(sessions: SessionFactory, *, older_than: datetime) -> list[StepRun]:
     """Running steps whose worker stopped beating before `older_than` (it died)."""
     async with sessions() as session:
-        rows = await session.exec(
-            select(StepRun).where(
-                StepRun.state == StepState.RUNNING, col(StepRun.heartbeat_at) < older_than
-            )
-        )
+        rows = await session.exec(STEPS.stale(older_than=older_than))
         return list(rows)
 
 

@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.pipelines.config import RELEASE_ACTIONS, PipelineConfig, RepoConfig, Triggers
+from app.pipelines.config import RELEASE_ACTIONS, PipelineConfig, Triggers, pipelines_of
+from app.repo_config.schema import RepoConfig
 from providers.events import Event, EventKind
 
 __all__ = [
@@ -34,12 +35,12 @@ __all__ = [
     "RELEASE_ACTIONS_BY_HOST",
     "PipelineNotFound",
     "TriggerMatch",
+    "manual_pipeline",
     "match_glob",
     "match_pipelines",
     "normalise_pipeline_status",
     "normalise_pull_request_action",
     "normalise_release_actions",
-    "pipelines_for_manual",
 ]
 
 _GITEA_PULL_REQUEST = {
@@ -271,19 +272,20 @@ def match_pipelines(config: RepoConfig, event: Event) -> list[TriggerMatch]:
         return []
     trigger, matcher = found
     matches = []
-    for name, pipeline in config.pipelines.items():
+    for name, pipeline in pipelines_of(config).items():
         hit = matcher(pipeline.on, event)
         if hit is not None:
             matches.append(TriggerMatch(name, trigger, action=hit[0], command=hit[1]))
     return matches
 
 
-def pipelines_for_manual(config: RepoConfig, name: str) -> PipelineConfig:
+def manual_pipeline(config: RepoConfig, name: str) -> PipelineConfig:
     """The pipeline `name`, if it has `manual: true` (CLI / API runs); else PipelineNotFound."""
-    pipeline = config.pipelines.get(name)
+    pipelines = pipelines_of(config)
+    pipeline = pipelines.get(name)
     if pipeline is not None and pipeline.on.manual:
         return pipeline
-    manual = [known for known, p in config.pipelines.items() if p.on.manual]
+    manual = [known for known, p in pipelines.items() if p.on.manual]
     listed = ", ".join(manual) if manual else "none (add `manual: true` under a pipeline's `on:`)"
     if pipeline is None:
         raise PipelineNotFound(f"no pipeline named {name!r}; pipelines that run by hand: {listed}")

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from arq.worker import Worker
 
-from app import deliveries
-from app.db import create_engine, session_factory
+from app.db.engine import create_engine, session_factory
+from app.db.models.deliveries import Delivery
+from app.intake import store as deliveries
 from app.main import create_app
-from app.models import Delivery
 from app.settings import Settings
-from jobqueue.worker import create_worker
-from tests.app.test_intake import stored
-from tests.conftest import make_settings, running
-from tests.helpers import PUSH, delivery
-from tests.tcp import SwitchableProxy
-
-
-async def run_worker_until_idle(settings: Settings, **overrides: Any) -> Worker:
-    worker = create_worker(settings, burst=True, poll_delay=0, handle_signals=False, **overrides)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
-    return worker
+from app.worker import create_worker
+from tests.support.database import stored
+from tests.support.deliveries import PUSH, delivery
+from tests.support.http import running
+from tests.support.settings import make_settings
+from tests.support.tcp import SwitchableProxy
+from tests.support.worker import run_worker_until_idle
 
 
 async def test_delivery_goes_through_redis_to_a_worker(migrated: str, redis_url: str) -> None:
@@ -152,7 +143,7 @@ async def test_in_process_start_recovers_a_delivery_stored_but_never_enqueued(
     await _store_without_enqueueing(settings, "orphan-inprocess")
     app = create_app(settings)
     async with running(app):
-        await app.state.queue.join()
+        await app.state.services.queue.join()
     [row] = await stored(settings)
     assert (row.status, row.attempts) == ("processed", 1)
 

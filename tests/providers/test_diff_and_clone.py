@@ -9,10 +9,10 @@ import pytest
 import responses
 import respx
 
+from app.secrets.masker import Masker
 from providers.gitea import GiteaClient
-from providers.github import GitHubClient
-from providers.github_auth import TokenAuth
-from providers.gitlab import GitLabProvider
+from providers.github import GitHubClient, TokenAuth
+from providers.gitlab import GitLabClient
 from providers.vocabulary import Repo
 
 REPO = Repo("acme/web")
@@ -31,7 +31,7 @@ async def test_github_diff_uses_the_diff_media_type() -> None:
     route = respx.get("https://api.github.com/repos/acme/web/pulls/7").mock(
         return_value=httpx.Response(200, text=DIFF, headers={"content-type": "text/plain"})
     )
-    client = GitHubClient(TokenAuth("ghp_secret"))
+    client = GitHubClient(TokenAuth("ghp_secret"), mask=Masker())
     try:
         assert await client.pull_request_diff(REPO, 7) == DIFF
     finally:
@@ -49,7 +49,7 @@ async def test_github_diff_uses_the_diff_media_type() -> None:
     ],
 )
 async def test_github_clone_auth(api_url: str, clone_url: str) -> None:
-    client = GitHubClient(TokenAuth("ghp_secret"), api_url=api_url)
+    client = GitHubClient(TokenAuth("ghp_secret"), mask=Masker(), api_url=api_url)
     auth = await client.clone_auth(REPO)
     await client.aclose()
     assert auth.url == clone_url
@@ -63,7 +63,7 @@ async def test_gitea_diff_and_clone_auth() -> None:
     route = respx.get("https://git.example/api/v1/repos/acme/web/pulls/7.diff").mock(
         return_value=httpx.Response(200, text=DIFF)
     )
-    client = GiteaClient("https://git.example", "gitea_secret")
+    client = GiteaClient("https://git.example", "gitea_secret", mask=Masker())
     try:
         assert await client.pull_request_diff(REPO, 7) == DIFF
         auth = await client.clone_auth(REPO)
@@ -91,7 +91,7 @@ async def test_gitlab_diff_joins_the_paged_diffs_and_clone_auth() -> None:
         headers={"x-next-page": ""},
         match=[responses.matchers.query_param_matcher({"per_page": "100", "page": "2"})],
     )
-    client = GitLabProvider("https://gitlab.example", "glpat-secret")
+    client = GitLabClient("https://gitlab.example", "glpat-secret", mask=Masker())
     try:
         diff = await client.pull_request_diff(REPO, 7)
         auth = await client.clone_auth(REPO)

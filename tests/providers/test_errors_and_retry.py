@@ -16,7 +16,7 @@ from providers.errors import (
     error_for_response,
 )
 from providers.retry import RetryPolicy, with_retries
-from tests.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 NOW = 1_800_000_000.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,11 +11,9 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from app.settings import Settings
 from steps.ai_review import AiReview, AiReviewConfig, build_prompt, truncate_diff
-from steps.base import StepFailed
-from tests.steps.conftest import StepHarness
-from tests.steps.test_secrets import LearningMask
+from steps.base import AiService, StepFailed
+from tests.support.steps import LearningMask, StepHarness
 
 KEY = "sk-ant-api03-test-key-0123456789"
 MESSAGES = "https://api.anthropic.com/v1/messages"
@@ -112,12 +109,10 @@ async def test_model_and_max_tokens_come_from_config_then_settings(
     route = mock.post("https://llm-proxy.example/v1/messages").mock(
         return_value=httpx.Response(200, json=REPLY)
     )
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, ANTHROPIC_API_URL="https://llm-proxy.example/", SHIPYARD_AI_MODEL="m-1"
-    )
+    ai = AiService(api_url="https://llm-proxy.example/", model="m-1")
 
-    await AiReview().run(harness.context(settings=settings), config(max_tokens=50))
-    await AiReview().run(harness.context(settings=settings), config(model="claude-opus-4-1"))
+    await AiReview().run(harness.context(ai=ai), config(max_tokens=50))
+    await AiReview().run(harness.context(ai=ai), config(model="claude-opus-4-1"))
 
     first, second = (json.loads(call.request.content) for call in route.calls)
     assert (first["model"], first["max_tokens"]) == ("m-1", 50)
@@ -232,7 +227,7 @@ async def test_the_key_is_taught_to_the_runs_mask(
     mock.post(MESSAGES).mock(return_value=httpx.Response(200, json=REPLY))
     learner = LearningMask()
 
-    await AiReview().run(dataclasses.replace(harness.context(), mask=learner), config())
+    await AiReview().run(harness.context(mask=learner), config())
 
     assert learner.known == [KEY]
 
@@ -241,13 +236,13 @@ async def test_the_settings_key_serves_the_default_reference_only(
     harness: StepHarness, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     route = mock.post(MESSAGES).mock(return_value=httpx.Response(200, json=REPLY))
-    settings = Settings(_env_file=None, ANTHROPIC_API_KEY="sk-from-settings")  # type: ignore[call-arg]
+    ai = AiService(
+        api_url="https://api.anthropic.com", model="claude-sonnet-4-5", api_key="sk-from-settings"
+    )
     monkeypatch.setenv("TEAM_CLAUDE_KEY", "sk-team-key")
 
-    await AiReview().run(harness.context(settings=settings), config())
-    await AiReview().run(
-        harness.context(settings=settings), config(api_key="env://TEAM_CLAUDE_KEY")
-    )
+    await AiReview().run(harness.context(ai=ai), config())
+    await AiReview().run(harness.context(ai=ai), config(api_key="env://TEAM_CLAUDE_KEY"))
 
     used = [call.request.headers["x-api-key"] for call in route.calls]
     assert used == ["sk-from-settings", "sk-team-key"]

@@ -2,69 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import http.server
-import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from app.secrets.masker import Masker
 from providers.vocabulary import CloneAuth
 from steps.base import StepFailed
 from steps.checkout import CHECKOUT_REF, CheckoutConfig, step
-from steps.git import auth_config, credential_masker
-from tests.steps.conftest import StepHarness
-
-TOKEN = "ghs_FAKEtoken0123456789"
-HEADER = "Authorization: Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Synchronous git for building fixtures and inspecting results."""
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=GIT_IDENTITY, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-@dataclass
-class Origin:
-    path: Path
-    shas: list[str]  # oldest first
-
-    @property
-    def url(self) -> str:
-        return self.path.as_uri()
-
-    def commit(self, name: str, text: str) -> str:
-        (self.path / name).write_text(text)
-        git(self.path, "add", "-A")
-        git(self.path, "commit", "--quiet", "-m", f"write {name}")
-        sha = git(self.path, "rev-parse", "HEAD")
-        self.shas.append(sha)
-        return sha
-
-
-def make_origin(path: Path, commits: int = 3) -> Origin:
-    path.mkdir()
-    git(path, "init", "--quiet", "--initial-branch=main")
-    origin = Origin(path, [])
-    for n in range(commits):
-        origin.commit("version.txt", f"{n}\n")
-    return origin
+from steps.git import auth_config, credential_secrets
+from tests.support.git import HEADER, TOKEN, Origin, git, make_origin
+from tests.support.steps import StepHarness
 
 
 @pytest.fixture
@@ -216,7 +168,7 @@ def test_the_header_is_scoped_to_the_clone_host() -> None:
 
 
 def test_the_credential_masker_knows_every_form_of_the_token() -> None:
-    mask = credential_masker(CloneAuth(url="https://git.example/a/b.git", header=HEADER))
+    mask = Masker(credential_secrets(CloneAuth(url="https://git.example/a/b.git", header=HEADER)))
     encoded = HEADER.split()[-1]
     text = f"{HEADER} | {encoded} | x-access-token:{TOKEN} | {TOKEN}"
     assert TOKEN not in mask(text)

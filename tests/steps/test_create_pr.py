@@ -13,8 +13,8 @@ from providers.vocabulary import CloneAuth, PullRequest
 from steps import checkout
 from steps.base import StepFailed
 from steps.create_pr import CreatePrConfig, check_branch_name, step
-from tests.steps.conftest import StepHarness
-from tests.steps.test_checkout import HEADER, TOKEN, git, make_origin
+from tests.support.git import HEADER, TOKEN, git, make_origin
+from tests.support.steps import StepHarness
 
 BRANCH = "shipyard/bump-1.2.3"
 

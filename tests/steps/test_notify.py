@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -17,8 +16,7 @@ from pydantic import ValidationError
 
 from steps.base import StepFailed
 from steps.notify import Notify, NotifyConfig, default_payload, signature
-from tests.steps.conftest import StepHarness
-from tests.steps.test_secrets import LearningMask
+from tests.support.steps import LearningMask, StepHarness
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/sEcReTsLaCkToKeN"
 HOOK_URL = "https://deploys.example.com/hooks/shipyard"
@@ -253,7 +251,7 @@ async def test_resolved_secrets_are_taught_to_the_runs_mask(
 ) -> None:
     mock.post(SLACK_URL).mock(return_value=httpx.Response(200, text="ok"))
     learner = LearningMask()
-    ctx = dataclasses.replace(harness.context(), mask=learner)
+    ctx = harness.context(mask=learner)
 
     await Notify().run(ctx, config(slack={"text": "hi"}))
 

@@ -9,7 +9,7 @@ from providers.errors import NotFound
 from providers.vocabulary import Comment, Repo
 from steps.base import StepFailed
 from steps.post_comment import PostCommentConfig, step
-from tests.steps.conftest import RecordingProvider, StepHarness
+from tests.support.steps import RecordingProvider, StepHarness
 
 
 def posts(harness: StepHarness) -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from steps.base import StepFailed
 from steps.run_command import RunCommandConfig, run_process, shipyard_env, step
-from tests.steps.conftest import StepHarness
+from tests.support.steps import StepHarness
 
 HOSTILE_TITLES = ['"; touch pwned #', "$(touch pwned)", "`touch pwned`", "'; touch pwned; '"]
 

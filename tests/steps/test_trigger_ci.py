@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from providers.errors import NotFound, ProviderError, RateLimited, ServerError
 from providers.vocabulary import Repo, RunStatus, WorkflowRun
 from steps.base import StepFailed
-from steps.ci import parse_seconds, poll_run
+from steps.ci import poll_run
 from steps.trigger_ci import TriggerCi, TriggerCiConfig
-from tests.fakes import FakeClock
-from tests.steps.conftest import RecordingProvider, StepHarness
+from tests.support.clock import FakeClock
+from tests.support.steps import RecordingProvider, StepHarness
 
 URL = "https://git.example/acme/web/actions/runs/1"
 
@@ -291,11 +291,6 @@ def test_durations(written: object, seconds: float) -> None:
 def test_bad_durations_are_refused(bad: object) -> None:
     with pytest.raises(ValidationError):
         config(timeout=bad)
-
-
-def test_parse_seconds_passes_non_durations_through() -> None:
-    assert parse_seconds("later") == "later"
-    assert parse_seconds(None) is None
 
 
 def test_unknown_keys_are_refused() -> None:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from providers.vocabulary import CommitState, CommitStatus
 from steps.base import StepFailed
 from steps.update_status import UpdateStatusConfig, step
-from tests.steps.conftest import StepHarness
+from tests.support.steps import StepHarness
 
 
 async def test_defaults_come_from_the_run(harness: StepHarness) -> None:

@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.settings import Settings
 from steps.base import StepFailed
 from steps.upload_artifact import UploadArtifactConfig, step
-from tests.steps.conftest import StepHarness
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, SHIPYARD_DATA_DIR=str(tmp_path / "data"))
+from tests.support.steps import StepHarness
 
 
 @pytest.fixture
@@ -41,10 +35,10 @@ def sha256(path: Path) -> str:
 
 
 async def test_copies_matches_with_paths_sizes_and_hashes(
-    harness: StepHarness, settings: Settings, src: Path, tmp_path: Path
+    harness: StepHarness, src: Path, tmp_path: Path
 ) -> None:
     outputs = await step.run(
-        harness.context(settings=settings, name="build"),
+        harness.context(name="build"),
         UploadArtifactConfig(paths=["dist/**/*.tar.gz", "dist/sub", "README.md"]),
     )
 
@@ -63,53 +57,41 @@ async def test_copies_matches_with_paths_sizes_and_hashes(
         assert sha256(directory / entry["path"]) == entry["sha256"]
 
 
-async def test_git_internals_are_left_out(
-    harness: StepHarness, settings: Settings, src: Path
-) -> None:
-    outputs = await step.run(
-        harness.context(settings=settings), UploadArtifactConfig(paths=["**/*"])
-    )
+async def test_git_internals_are_left_out(harness: StepHarness, src: Path) -> None:
+    outputs = await step.run(harness.context(), UploadArtifactConfig(paths=["**/*"]))
     assert ".git/config" not in [f["path"] for f in outputs["files"]]
     assert "README.md" in [f["path"] for f in outputs["files"]]
 
 
-async def test_a_retry_replaces_the_earlier_copy(
-    harness: StepHarness, settings: Settings, src: Path
-) -> None:
-    first = await step.run(
-        harness.context(settings=settings), UploadArtifactConfig(paths=["dist"], name="out")
-    )
+async def test_a_retry_replaces_the_earlier_copy(harness: StepHarness, src: Path) -> None:
+    first = await step.run(harness.context(), UploadArtifactConfig(paths=["dist"], name="out"))
     second = await step.run(
-        harness.context(settings=settings), UploadArtifactConfig(paths=["README.md"], name="out")
+        harness.context(), UploadArtifactConfig(paths=["README.md"], name="out")
     )
     assert first["directory"] == second["directory"]
     assert listing(Path(second["directory"])) == ["README.md"]
 
 
-async def test_without_src_paths_are_relative_to_the_workspace(
-    harness: StepHarness, settings: Settings
-) -> None:
+async def test_without_src_paths_are_relative_to_the_workspace(harness: StepHarness) -> None:
     (harness.workspace / "report.xml").write_text("<ok/>")
-    outputs = await step.run(
-        harness.context(settings=settings), UploadArtifactConfig(paths=["*.xml"])
-    )
+    outputs = await step.run(harness.context(), UploadArtifactConfig(paths=["*.xml"]))
     assert [f["path"] for f in outputs["files"]] == ["report.xml"]
 
 
-async def test_nothing_matched_fails(harness: StepHarness, settings: Settings, src: Path) -> None:
+async def test_nothing_matched_fails(harness: StepHarness, src: Path) -> None:
     with pytest.raises(StepFailed, match="no files match"):
-        await step.run(harness.context(settings=settings), UploadArtifactConfig(paths=["*.whl"]))
+        await step.run(harness.context(), UploadArtifactConfig(paths=["*.whl"]))
 
 
 async def test_a_symlink_out_of_the_workspace_fails(
-    harness: StepHarness, settings: Settings, src: Path, tmp_path: Path
+    harness: StepHarness, src: Path, tmp_path: Path
 ) -> None:
     secret = tmp_path / "id_rsa"
     secret.write_text("PRIVATE KEY")
     (src / "dist" / "key").symlink_to(secret)
 
     with pytest.raises(StepFailed, match="dist/key leads outside the workspace"):
-        await step.run(harness.context(settings=settings), UploadArtifactConfig(paths=["dist"]))
+        await step.run(harness.context(), UploadArtifactConfig(paths=["dist"]))
     assert not (tmp_path / "data" / "artifacts").exists()
 
 

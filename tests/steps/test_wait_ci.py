@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from providers.vocabulary import RunStatus, WorkflowRun
 from steps.base import StepFailed
 from steps.wait_ci import WaitCi, WaitCiConfig
-from tests.fakes import FakeClock
-from tests.steps.conftest import StepHarness
-from tests.steps.test_trigger_ci import URL
+from tests.support.clock import FakeClock
+from tests.support.steps import StepHarness
+
+URL = "https://git.example/acme/web/actions/runs/1"
 
 
 def run(status: RunStatus, conclusion: str | None = None) -> WorkflowRun:

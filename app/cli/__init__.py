@@ -1,0 +1,27 @@
+"""The `shipyard` command line: one module per command group, gathered here."""
+
+from __future__ import annotations
+
+import click
+
+from app.cli import config, db, deliveries, receive, runs, serve
+
+__all__ = ["main"]
+
+
+@click.group()
+def main() -> None:
+    """Shipyard: webhooks in; releases, pipelines and deployments out."""
+
+
+for command in (
+    serve.serve,
+    serve.worker,
+    db.db,
+    deliveries.deliveries,
+    receive.receive,
+    config.config_group,
+    runs.run_pipeline,
+    runs.runs_group,
+):
+    main.add_command(command)

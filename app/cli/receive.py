@@ -1,0 +1,39 @@
+"""`shipyard receive`: normalise payload files as if a host had delivered them (like
+`probot receive`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["receive"]
+
+
+@click.command()
+@click.option(
+    "--provider", "-p", required=True, type=click.Choice(["github", "gitlab", "gitea", "forgejo"])
+)
+@click.option(
+    "--event", "-e", required=True, help="The event header, e.g. pull_request or 'Push Hook'."
+)
+@click.option("--json", "as_json", is_flag=True, help="One compact JSON object per line.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+def receive(provider: str, event: str, as_json: bool, files: tuple[Path, ...]) -> None:
+    """Normalise payload files as if the host had delivered them with EVENT."""
+    from providers.normalise import PayloadShapeError, normalise
+    from providers.webhooks import WEBHOOKS, BadPayload, parse_body
+
+    spec = WEBHOOKS[provider]
+    failed = False
+    for path in files:
+        try:
+            payload = parse_body(spec, {"content-type": "application/json"}, path.read_bytes())
+            result = normalise(provider, event, payload, delivery_id=f"file:{path.name}")
+        except (OSError, BadPayload, PayloadShapeError) as error:
+            click.echo(f"{path}: {error}", err=True)
+            failed = True
+            continue
+        click.echo(result.model_dump_json(indent=None if as_json else 2))
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,1 @@
+"""The database: engine and sessions, the schema's migrations, and the tables per feature."""

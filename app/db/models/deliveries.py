@@ -1,0 +1,56 @@
+"""The `deliveries` table: each webhook delivery as the host sent it, and what became of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db.models.base import utcnow
+
+__all__ = ["UNFINISHED", "Delivery", "DeliveryStatus"]
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"  # stored; not yet handed to the queue
+    QUEUED = "queued"  # handed to the queue
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # stored and acknowledged, nothing to do (a ping)
+    FAILED = "failed"
+
+
+UNFINISHED = (DeliveryStatus.RECEIVED, DeliveryStatus.QUEUED, DeliveryStatus.PROCESSING)
+
+
+class Delivery(SQLModel, table=True):
+    """One webhook delivery exactly as the host sent it, and what became of it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("provider", "delivery_id", name="uq_deliveries_provider_delivery_id"),
+        Index("ix_deliveries_status_received_at", "status", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=16)
+    delivery_id: str = Field(max_length=200)
+    event: str = Field(max_length=100)
+    action: str | None = Field(default=None, max_length=100)
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default=DeliveryStatus.RECEIVED, max_length=16)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    kind: str | None = Field(default=None, max_length=32)
+    normalised: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    processed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # What the features made of it, by feature: {"pipelines": {"runs": [ids]}}.
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

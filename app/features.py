@@ -1,0 +1,68 @@
+"""The features Shipyard is made of, combined: their event handlers, `.shipyard.yml` sections,
+queue jobs and recovery. Adding a feature is a package of its own and a line in each table here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from app.intake import processing
+from app.intake.queueing import PROCESS_DELIVERY, ROUTE_DELIVERY
+from app.intake.recovery import requeue_deliveries
+from app.pipelines import engine
+from app.pipelines import routing as pipelines_routing
+from app.pipelines.config import PIPELINES
+from app.pipelines.launch import START_RUN
+from app.pipelines.recovery import recover_runs
+from app.repo_config.reserved import RESERVED
+from app.repo_config.schema import CONFIG_PATH, RepoConfig, RepoConfigSchema
+from app.routing.router import EventRouter
+from app.services import JobBody, Services, StaleWork
+from steps.base import StepType
+
+__all__ = [
+    "JOBS",
+    "RECOVERY",
+    "REPO_CONFIG",
+    "check_config_file",
+    "event_router",
+    "parse_config",
+]
+
+# `.shipyard.yml`, section by section (the order of "did you mean" and "declares nothing").
+REPO_CONFIG = RepoConfigSchema([PIPELINES, *RESERVED])
+
+# The queue jobs, by name: each body takes (services, attempt, *ids).
+JOBS: Mapping[str, JobBody] = {
+    PROCESS_DELIVERY: processing.process_delivery,
+    ROUTE_DELIVERY: processing.route_delivery,
+    START_RUN: engine.start_run,
+    engine.RUN_STEP: engine.run_step,
+}
+
+# What recovery asks, in order, for work the queue lost.
+RECOVERY: tuple[StaleWork, ...] = (requeue_deliveries, recover_runs)
+
+
+def event_router() -> EventRouter[Services]:
+    """Every feature's handlers, in the order they act on a delivery."""
+    return EventRouter(pipelines_routing.router)
+
+
+def parse_config(
+    text: str,
+    *,
+    filename: str = CONFIG_PATH,
+    step_types: Mapping[str, StepType] | None = None,
+) -> RepoConfig:
+    """`text` as a repo config, or ConfigError with every problem and its line. `step_types`
+    defaults to the registry (`steps.registry.STEP_TYPES`)."""
+    context = {} if step_types is None else {"step_types": step_types}
+    return REPO_CONFIG.parse(text, filename=filename, context=context)
+
+
+def check_config_file(path: Path, *, step_types: Mapping[str, StepType] | None = None) -> list[str]:
+    """Every problem of the config file at `path`, one per line; [] when valid."""
+    context = {} if step_types is None else {"step_types": step_types}
+    return REPO_CONFIG.check_file(path, context=context)

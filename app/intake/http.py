@@ -1,0 +1,150 @@
+"""Webhook intake: verify, dedupe, store, enqueue, answer. Nothing slow happens here."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from app.db.engine import SessionFactory
+from app.db.models.deliveries import Delivery, DeliveryStatus
+from app.intake import store
+from app.intake.queueing import PROCESS_DELIVERY, delivery_job_id
+from app.logs import delivery_context
+from app.settings import Settings
+from jobqueue.base import JobQueue, QueueUnavailable
+from providers.webhooks import (
+    WEBHOOKS,
+    BadPayload,
+    BadSignature,
+    UnsupportedMediaType,
+    WebhookSpec,
+    delivery_action,
+    parse_body,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Intake(Protocol):
+    """The part of the process's Services the intake uses: it stays this light, so a web
+    request loads neither the engine, the steps nor the host clients."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def sessions(self) -> SessionFactory: ...
+    @property
+    def queue(self) -> JobQueue: ...
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (before reading it whole) one larger than `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_signature(
+    spec: WebhookSpec, settings: Settings, headers: dict[str, str], body: bytes
+) -> None:
+    secret = settings.webhook_secret(spec.provider)
+    if secret is None:
+        if settings.allow_unsigned_webhooks:
+            return
+        raise BadSignature(
+            f"{spec.display_name} deliveries are refused: no webhook secret is configured. "
+            f"Set {spec.key_setting} (or SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS=true for local "
+            "experiments)."
+        )
+    spec.verify(headers, body, secret)
+
+
+async def receive_webhook(request: Request) -> JSONResponse:
+    spec = WEBHOOKS.get(request.path_params["provider"])
+    if spec is None:
+        return _error(404, f"unknown provider; use one of: {', '.join(WEBHOOKS)}")
+    services: _Intake = request.app.state.services
+    settings = services.settings
+    try:
+        body = await _read_body(request, settings.max_webhook_body_bytes)
+    except _TooLarge:
+        return _error(413, f"body is larger than {settings.max_webhook_body_bytes} bytes")
+    except ClientDisconnect:
+        return _error(400, "client disconnected before the body was complete")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        _check_signature(spec, settings, headers, body)
+    except BadSignature as error:
+        return _error(401, str(error))
+
+    event = spec.event_name(headers)
+    if event is None:
+        return _error(400, f"missing {spec.display_name} event header ({spec.event_headers[0]})")
+    try:
+        payload = parse_body(spec, headers, body)
+    except BadPayload as error:
+        return _error(400, str(error))
+    except UnsupportedMediaType as error:
+        return _error(415, str(error))
+
+    delivery_id = spec.delivery_id(headers) or "sha256-" + hashlib.sha256(body).hexdigest()
+    delivery_context.set(delivery_id)
+    is_ping = event in spec.ping_events
+    row = Delivery(
+        provider=spec.provider,
+        delivery_id=delivery_id[:200],
+        event=event[:100],
+        action=delivery_action(payload),
+        headers=spec.stored_headers(headers),
+        body=body,
+        # Stored as queued, then enqueued: one write on the hot path. If the process dies in
+        # between, start-up recovery enqueues every unfinished delivery, queued ones included.
+        status=DeliveryStatus.IGNORED if is_ping else DeliveryStatus.QUEUED,
+    )
+    sessions = services.sessions
+    try:
+        stored = await store.store_delivery(sessions, row)
+    except (SQLAlchemyError, OSError):
+        log.exception("could not store delivery")
+        return _error(503, "the delivery could not be stored; please redeliver it")
+
+    answer = {"delivery_id": delivery_id, "provider": spec.provider, "event": event}
+    if stored.duplicate:
+        log.info("duplicate delivery acknowledged")
+        return JSONResponse({**answer, "status": "duplicate", "duplicate": True}, status_code=200)
+    if is_ping:
+        return JSONResponse({**answer, "status": "pong"}, status_code=200)
+    try:
+        await services.queue.enqueue(PROCESS_DELIVERY, stored.id, job_id=delivery_job_id(stored.id))
+    except QueueUnavailable as error:
+        log.warning("delivery stored, queue unavailable; it will be enqueued later: %s", error)
+        try:
+            await store.mark_received(sessions, stored.id)
+        except (SQLAlchemyError, OSError):
+            log.exception("could not mark the delivery for the sweep; start-up will enqueue it")
+        return JSONResponse({**answer, "status": "stored"}, status_code=202)
+    return JSONResponse({**answer, "status": "queued"}, status_code=202)
+
+
+routes = [Route("/webhooks/{provider}", receive_webhook, methods=["POST"])]

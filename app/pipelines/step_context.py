@@ -1,0 +1,136 @@
+"""What a step is given: its template context, its rendered `env:`, its masker and log, and
+the StepContext that carries them with the narrow services a step may use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.db.models.pipelines import PipelineRun, StepRun
+from app.pipelines import reporting, runs
+from app.secrets.masker import Masker
+from app.secrets.resolvers import Resolver
+from app.services import Services
+from providers.base import Provider
+from providers.vocabulary import Repo
+from steps.base import AiService, RunInfo, StepContext
+from steps.secret_refs import is_reference
+from steps.templates import build_context, render_value
+
+__all__ = ["StepLog", "process_env", "render_env", "step_context", "template_context", "workspace"]
+
+_PROCESS_ENV = ("PATH", "HOME", "LANG")
+_DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def workspace(services: Services, run_id: int) -> Path:
+    """Where a run's steps work (the checkout is `src` inside). Steps of one run share it, so
+    with workers on several machines SHIPYARD_DATA_DIR must be shared storage."""
+    return Path(services.settings.data_dir) / "workspaces" / str(run_id)
+
+
+def template_context(run: PipelineRun, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The names a step's templates see, from the run's event and the finished steps."""
+    event = run.event or {}
+    return build_context(
+        event=event,
+        repo=event.get("repository") or {"full_name": run.repository},
+        pull_request=event.get("pull_request"),
+        release=event.get("release"),
+        env=run.spec.get("env", {}),
+        vars=run.spec.get("vars", {}),
+        step_outputs=outputs,
+    )
+
+
+async def render_env(
+    pipeline_env: dict[str, str],
+    step_env: dict[str, str],
+    template: dict[str, Any],
+    secrets: Resolver,
+) -> dict[str, str]:
+    """The pipeline's and step's `env:`, rendered; a reference is resolved (and so masked)."""
+    env: dict[str, str] = {}
+    for key, value in {**pipeline_env, **step_env}.items():
+        if isinstance(value, str) and is_reference(value):
+            env[key] = await secrets.resolve(value)
+        else:
+            env[key] = str(render_value(value, template))
+    return env
+
+
+def process_env(services: Services) -> dict[str, str]:
+    """What every process a step starts begins with: PATH, HOME and LANG from Shipyard's own."""
+    environ = services.settings.environ
+    env = {name: environ[name] for name in _PROCESS_ENV if name in environ}
+    env.setdefault("PATH", _DEFAULT_PATH)
+    return env
+
+
+class StepLog:
+    """Masked log lines waiting for the next heartbeat to store them."""
+
+    def __init__(self, masker: Masker) -> None:
+        self._masker = masker
+        self._lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self._lines.append(self._masker(line.rstrip("\n")) + "\n")
+
+    def take(self) -> str:
+        text, self._lines = "".join(self._lines), []
+        return text
+
+
+def step_context(
+    services: Services,
+    run: PipelineRun,
+    step: StepRun,
+    provider: Provider,
+    template: dict[str, Any],
+    env: dict[str, str],
+    masker: Masker,
+    log: StepLog,
+) -> StepContext:
+    assert run.id is not None
+    assert step.id is not None
+    run_id, step_id, settings = run.id, step.id, services.settings
+    directory = workspace(services, run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    async def record(key: str, value: Any) -> None:
+        await runs.record(services.sessions, step_id, key, value)
+
+    return StepContext(
+        run=RunInfo(
+            id=run_id,
+            pipeline=run.pipeline,
+            provider=run.provider,
+            repo=Repo(run.repository),
+            sha=run.sha,
+            ref=run.ref,
+            pr_number=run.pr_number,
+            page_url=reporting.run_url(settings, run_id),
+        ),
+        name=step.name,
+        attempt=step.attempts,
+        provider=provider,
+        http=services.http,
+        secrets=services.secrets.for_repository(masker),
+        mask=masker,
+        workspace=directory,
+        artifacts=Path(settings.data_dir) / "artifacts" / str(run_id),
+        process_env=process_env(services),
+        ai=AiService(
+            api_url=settings.anthropic_api_url,
+            model=settings.ai_model,
+            api_key=settings.anthropic_api_key.get_secret_value()
+            if settings.anthropic_api_key
+            else None,
+        ),
+        template=template,
+        env=env,
+        log=log.write,
+        record=record,
+        recorded=step.recorded,
+    )

@@ -1,0 +1,48 @@
+"""Repo configs read through the provider and kept: by commit for a push to the default
+branch, for `ttl` seconds by branch name otherwise."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from app.repo_config.schema import CONFIG_PATH, RepoConfig, RepoConfigSchema
+from providers.base import Provider
+from providers.vocabulary import Repo
+
+__all__ = ["ConfigCache"]
+
+
+@dataclass
+class ConfigCache:
+    """Parsed configs by (provider, repo, commit or branch)."""
+
+    schema: RepoConfigSchema
+    ttl: float = 60.0
+    _by_sha: dict[tuple[str, str, str], RepoConfig | None] = field(default_factory=dict)
+    _by_branch: dict[tuple[str, str, str], tuple[float, RepoConfig | None]] = field(
+        default_factory=dict
+    )
+
+    async def get(
+        self, provider: Provider, repo: Repo, *, branch: str, sha: str | None
+    ) -> RepoConfig | None:
+        """The repo's config at the default branch (`sha`, when the event names that commit).
+        None when there is no `.shipyard.yml`. Raises ConfigError when it is invalid."""
+        if sha is not None:
+            key = (provider.name, repo.full_name, sha)
+            if key not in self._by_sha:
+                self._by_sha[key] = await self._read(provider, repo, sha)
+            return self._by_sha[key]
+        key = (provider.name, repo.full_name, branch)
+        cached = self._by_branch.get(key)
+        if cached is None or time.monotonic() - cached[0] > self.ttl:
+            cached = (time.monotonic(), await self._read(provider, repo, branch))
+            self._by_branch[key] = cached
+        return cached[1]
+
+    async def _read(self, provider: Provider, repo: Repo, ref: str) -> RepoConfig | None:
+        text = await provider.read_file(repo, CONFIG_PATH, ref)
+        if text is None:
+            return None
+        return self.schema.parse(text.decode("utf-8", errors="replace"), filename=CONFIG_PATH)

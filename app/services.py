@@ -1,0 +1,70 @@
+"""What domain code receives: the process's services, built once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from app.db.engine import SessionFactory
+from app.repo_config.cache import ConfigCache
+from app.routing.router import EventRouter
+from app.secrets.masker import Masker
+from app.secrets.resolvers import Secrets
+from app.settings import Settings
+from jobqueue.base import JobQueue
+from providers.base import Provider
+from providers.registry import HostConfigs, create_provider
+
+__all__ = ["JobBody", "ProviderFactory", "ProviderPool", "Services", "StaleWork"]
+
+# (provider name, GitHub App installation id) -> a client for that host
+ProviderFactory = Callable[[str, int | None], Provider]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a job body, a handler or a page works with. One per process (web, worker,
+    CLI); `app.wiring` builds it from `Settings` and closes what it opened."""
+
+    settings: Settings
+    sessions: SessionFactory
+    queue: JobQueue
+    providers: ProviderFactory
+    config_cache: ConfigCache
+    secrets: Secrets
+    mask: Masker  # every credential this process holds; work masks with a child of it
+    http: httpx.AsyncClient  # outbound HTTP for steps (and integrations)
+    router: EventRouter[Services]
+    recovery: tuple[StaleWork, ...]  # each feature's finder of work the queue lost
+
+
+JobBody = Callable[..., Awaitable[object]]
+"""A queue job's body: `(services, attempt, *ids)`, attempt 1 on the first try (app.jobs)."""
+
+StaleWork = Callable[[Services, bool], Awaitable[int]]
+"""A feature's recovery: put its lost or stalled work back on the queue (`at_start` True at
+start-up, when everything unfinished is suspect; False in a sweep). Returns how much it found."""
+
+
+class ProviderPool:
+    """One client per (host, installation), kept for the life of the process: a job reuses the
+    connections (and the TLS sessions) earlier jobs opened to the same host."""
+
+    def __init__(self, configs: HostConfigs) -> None:
+        self._configs = configs
+        self._clients: dict[tuple[str, int | None], Provider] = {}
+
+    def __call__(self, name: str, installation_id: int | None) -> Provider:
+        key = (name, installation_id)
+        if key not in self._clients:
+            self._clients[key] = create_provider(
+                name, self._configs, installation_id=installation_id
+            )
+        return self._clients[key]
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()

@@ -1,0 +1,109 @@
+"""The `shipyard` command line: migrations, refusing an unmigrated database, deliveries, receive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.db.schema import head_revision
+from app.main import create_app
+from tests.support.deliveries import PUSH, delivery
+from tests.support.http import running
+from tests.support.settings import SECRETS, make_settings
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_serve_refuses_an_unmigrated_database(runner: CliRunner, database_url: str) -> None:
+    result = runner.invoke(main, ["serve"], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    assert "not migrated" in result.output
+    assert "shipyard db upgrade" in result.output
+
+
+def test_worker_refuses_an_unmigrated_database(runner: CliRunner, database_url: str) -> None:
+    result = runner.invoke(
+        main, ["worker"], env={"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1"}
+    )
+    assert result.exit_code == 1
+    assert "shipyard db upgrade" in result.output
+
+
+def test_db_upgrade_is_repeatable(runner: CliRunner, database_url: str) -> None:
+    for _ in range(2):
+        result = runner.invoke(main, ["db", "upgrade"], env={"DATABASE_URL": database_url})
+        assert result.exit_code == 0, result.output
+        assert f"revision {head_revision()}" in result.output
+
+
+def test_invalid_database_url_is_a_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["db", "upgrade"], env={"DATABASE_URL": "mysql://x/y"})
+    assert result.exit_code == 1
+    assert "DATABASE_URL must start with" in result.output
+
+
+async def test_deliveries_list(runner: CliRunner, migrated: str) -> None:
+    app = create_app(make_settings(migrated))
+    async with running(app) as client:
+        for n, event in enumerate(["push", "sponsorship"]):
+            body, headers = delivery("github", event, PUSH, delivery_id=f"list-{n}")
+            await client.post("/webhooks/github", content=body, headers=headers)
+        await app.state.services.queue.join()
+    env = {"DATABASE_URL": migrated}
+    result = await asyncio.to_thread(runner.invoke, main, ["deliveries", "list", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert {(r["delivery_id"], r["status"], r["kind"]) for r in rows} == {
+        ("list-0", "processed", "push"),
+        ("list-1", "ignored", "other"),
+    }
+    text = (await asyncio.to_thread(runner.invoke, main, ["deliveries", "list"], env=env)).output
+    assert "list-0" in text
+    assert "processed" in text
+    assert SECRETS["GITHUB_WEBHOOK_SECRET"] not in text
+
+
+def test_receive_normalises_files(runner: CliRunner, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(PUSH))
+    second.write_text(json.dumps({**PUSH, "ref": "refs/tags/v1.2.0"}))
+    result = runner.invoke(
+        main,
+        ["receive", "--provider", "github", "--event", "push", "--json", str(first), str(second)],
+    )
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines()]
+    assert [(e["kind"], e["branch"], e["tag"]) for e in events] == [
+        ("push", "main", None),
+        ("tag", None, "v1.2.0"),
+    ]
+    assert events[0]["repository"]["full_name"] == "acme/web"
+
+
+def test_receive_pretty_prints_by_default(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "mr.json"
+    path.write_text(json.dumps({"object_kind": "push", "ref": "refs/heads/dev", "after": "b" * 40}))
+    result = runner.invoke(main, ["receive", "-p", "gitlab", "-e", "Push Hook", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["branch"] == "dev"
+    assert result.output.count("\n") > 5
+
+
+def test_receive_reports_a_bad_file_and_goes_on(runner: CliRunner, tmp_path: Path) -> None:
+    bad, good = tmp_path / "bad.json", tmp_path / "good.json"
+    bad.write_text("{nope")
+    good.write_text(json.dumps(PUSH))
+    result = runner.invoke(
+        main, ["receive", "-p", "gitea", "-e", "push", "--json", str(bad), str(good)]
+    )
+    assert result.exit_code == 1
+    assert "bad.json: body is not valid JSON" in result.stderr
+    assert json.loads(result.stdout)["kind"] == "push"

@@ -1,0 +1,1 @@
+"""Helpers the tests share: fakes, samples, corpus access and per-host request checks."""
