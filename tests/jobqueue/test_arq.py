@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -57,11 +58,11 @@ async def test_concurrent_duplicates_through_redis_run_one_job(
 async def test_queue_down_stores_answers_202_and_processes_once_back(
     migrated: str, redis_url: str
 ) -> None:
-    proxy = SwitchableProxy("127.0.0.1", 6379)
-    database = redis_url.rsplit("/", 1)[1]
+    real = urlsplit(redis_url)  # SHIPYARD_TEST_REDIS_URL: the proxy stands in front of it
+    proxy = SwitchableProxy(real.hostname or "127.0.0.1", real.port or 6379)
     settings = make_settings(
         migrated,
-        REDIS_URL=f"redis://127.0.0.1:{proxy.port}/{database}",
+        REDIS_URL=real._replace(netloc=f"127.0.0.1:{proxy.port}").geturl(),
         SHIPYARD_REQUEUE_INTERVAL="0.1",
         SHIPYARD_REQUEUE_MIN_AGE="0",
     )
