@@ -111,18 +111,16 @@ async def run_step(services: Services, attempt: int, step_id: int) -> str:
     spec = _step_spec(run, step.name)
     outputs = {s.name: s.outputs for s in claimed.steps if s.state == StepState.SUCCEEDED}
     masker = services.mask.child()
-    template = template_context(run, outputs)
+    names = template_context(run, outputs)
     try:
         condition = spec.get("if")
-        if condition and not evaluate_condition(condition, template):
+        if condition and not evaluate_condition(condition, names):
             await _finish(services, run, step, StepState.SKIPPED, log="skipped: `if:` is false\n")
             return "skipped"
         secrets = services.secrets.for_repository(masker)
-        env = await render_env(run.spec.get("env", {}), spec.get("env", {}), template, secrets)
+        env = await render_env(run.spec.get("env", {}), spec.get("env", {}), names, secrets)
         step_type = STEP_TYPES[step.type]
-        rendered = render_config(
-            spec.get("config", {}), template, verbatim=step_type.Config.verbatim
-        )
+        rendered = render_config(spec.get("config", {}), names, verbatim=step_type.Config.verbatim)
         config = step_type.Config.model_validate(resolve_from(rendered, outputs))
     except (TemplateError, ValidationError, SecretError, KeyError) as error:
         message = masker(f"configuration: {error}")
@@ -130,8 +128,8 @@ async def run_step(services: Services, attempt: int, step_id: int) -> str:
         return "failed"
     provider = services.providers(run.provider, run.installation_id)
     lines = StepLog(masker)
-    context = step_context(services, run, step, provider, template, env, masker, lines)
-    work = step_type.run(context, config)
+    step_ctx = step_context(services, run, step, provider, names, env, masker, lines)
+    work = step_type.run(step_ctx, config)
     ended = await _supervise(services, run, step, spec, work, lines)
     if isinstance(ended, _Ended):
         if ended.state is StepState.FAILED:

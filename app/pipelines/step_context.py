@@ -46,7 +46,7 @@ def template_context(run: PipelineRun, outputs: dict[str, dict[str, Any]]) -> di
 async def render_env(
     pipeline_env: dict[str, str],
     step_env: dict[str, str],
-    template: dict[str, Any],
+    names: dict[str, Any],
     secrets: Resolver,
 ) -> dict[str, str]:
     """The pipeline's and step's `env:`, rendered; a reference is resolved (and so masked)."""
@@ -55,7 +55,7 @@ async def render_env(
         if isinstance(value, str) and is_reference(value):
             env[key] = await secrets.resolve(value)
         else:
-            env[key] = str(render_value(value, template))
+            env[key] = str(render_value(value, names))
     return env
 
 
@@ -87,11 +87,13 @@ def step_context(
     run: PipelineRun,
     step: StepRun,
     provider: Provider,
-    template: dict[str, Any],
+    names: dict[str, Any],
     env: dict[str, str],
     masker: Masker,
     log: StepLog,
 ) -> StepContext:
+    """The StepContext of `step`: its run, the template `names`, its `env:`, and the narrow
+    services (host client, HTTP, secrets resolved into `masker`, workspace, artifacts)."""
     assert run.id is not None
     assert step.id is not None
     run_id, step_id, settings = run.id, step.id, services.settings
@@ -128,7 +130,7 @@ def step_context(
             if settings.anthropic_api_key
             else None,
         ),
-        template=template,
+        template=names,
         env=env,
         log=log.write,
         record=record,
