@@ -614,8 +614,8 @@ async def _drive_runs(
     from app.pipelines.launch import new_run
     from app.pipelines.runs import create_run
 
-    text = pipeline_yaml(steps, step_type, "{manual: true}")
-    pipeline = pipelines_of(parse_config(text))["bench"]
+    config = parse_config(pipeline_yaml(steps, step_type, "{manual: true}"))
+    pipeline = pipelines_of(config)["bench"]
     new = new_run("bench", pipeline, provider="github", repository=REPO, trigger="manual")
     engine, sessions = _sessions(url)
     queue = ArqQueue(redis_settings(REDIS_URL))
