@@ -17,6 +17,7 @@ from app.db.engine import create_engine, session_factory
 from app.db.schema import ensure_migrated
 from app.features import JOBS, RECOVERY, REPO_CONFIG, event_router
 from app.jobs import SERVICES, queue_functions
+from app.logs import masking_logs
 from app.repo_config.cache import ConfigCache
 from app.secrets.masker import Masker
 from app.secrets.resolvers import Secrets
@@ -62,6 +63,7 @@ async def open_services(
         stack.push_async_callback(engine.dispose)
         await ensure_migrated(engine)
         mask = process_mask(settings)
+        stack.enter_context(masking_logs(mask))
         if providers is None:
             pool = ProviderPool(host_configs(settings, mask))
             stack.push_async_callback(pool.aclose)
