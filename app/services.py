@@ -16,6 +16,7 @@ from app.settings import Settings
 from jobqueue.base import JobQueue
 from providers.base import Provider
 from providers.registry import HostConfigs, create_provider
+from steps.sandbox import SandboxPolicy
 
 __all__ = ["JobBody", "ProviderFactory", "ProviderPool", "Services", "StaleWork"]
 
@@ -36,6 +37,7 @@ class Services:
     secrets: Secrets
     mask: Masker  # every credential this process holds; work masks with a child of it
     http: httpx.AsyncClient  # outbound HTTP for steps (and integrations)
+    sandbox: SandboxPolicy  # where steps that run code run
     router: EventRouter[Services]
     recovery: tuple[StaleWork, ...]  # each feature's finder of work the queue lost
 

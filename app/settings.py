@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Literal
 from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     gitea_token: SecretStr | None = Field(None, validation_alias="GITEA_TOKEN")
 
     data_dir: str = Field("./shipyard-data", validation_alias="SHIPYARD_DATA_DIR")
+    step_sandbox: Literal["bwrap", "none"] = Field(
+        "bwrap", validation_alias="SHIPYARD_STEP_SANDBOX"
+    )
+    step_user: str = Field("nobody", validation_alias="SHIPYARD_STEP_USER")
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_api_url: str = Field(
         "https://api.anthropic.com", validation_alias="ANTHROPIC_API_URL"

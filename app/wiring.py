@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import pwd
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -31,6 +33,7 @@ from providers.github import GitHubConfig
 from providers.gitlab import GitLabConfig
 from providers.http import tls_context
 from providers.registry import HostConfigs
+from steps.sandbox import SandboxPolicy, find_tools
 
 __all__ = [
     "SettingsError",
@@ -40,6 +43,7 @@ __all__ = [
     "open_services",
     "private_key_text",
     "process_mask",
+    "sandbox_policy",
 ]
 
 PEM_BEGIN = "-----BEGIN"
@@ -82,6 +86,7 @@ async def open_services(
             secrets=Secrets.from_environ(settings.environ),
             mask=mask,
             http=http,
+            sandbox=sandbox_policy(settings),
             router=event_router(),
             recovery=RECOVERY,
         )
@@ -153,6 +158,32 @@ def host_configs(settings: Settings, mask: Masker) -> HostConfigs:
         gitlab=GitLabConfig(url=settings.gitlab_url, token=secret(settings.gitlab_token)),
         gitea=GiteaConfig(url=settings.gitea_url, token=secret(settings.gitea_token)),
     )
+
+
+def sandbox_policy(settings: Settings) -> SandboxPolicy:
+    """SHIPYARD_STEP_SANDBOX=none, or the sandbox's tools on this machine (or why it has
+    none); as root, steps run as SHIPYARD_STEP_USER."""
+    if settings.step_sandbox == "none":
+        return SandboxPolicy(None)
+    user = step_user(settings.step_user) if os.geteuid() == 0 else None
+    return SandboxPolicy(find_tools(settings.environ.get("PATH")), user=user)
+
+
+def step_user(name: str) -> tuple[int, int]:
+    """(uid, gid) of SHIPYARD_STEP_USER: a user name, or `uid:gid`."""
+    uid, colon, gid = name.partition(":")
+    if colon and uid.isdigit() and gid.isdigit():
+        return int(uid), int(gid)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise SettingsError(
+            f"SHIPYARD_STEP_USER names no user of this machine ({name!r}); give a user name "
+            "or uid:gid for steps to run as (never root)"
+        ) from None
+    if entry.pw_uid == 0:
+        raise SettingsError("SHIPYARD_STEP_USER may not be root: steps run unprivileged")
+    return entry.pw_uid, entry.pw_gid
 
 
 def freeze_startup_objects() -> None:

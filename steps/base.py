@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from providers.base import Provider
 from providers.mask import Mask
 from providers.vocabulary import Repo
+from steps.sandbox import Launcher
 
 __all__ = [
     "AiService",
@@ -86,7 +87,8 @@ class StepContext:
     mask: Mask  # replaces every known secret value with ***; `add` teaches it one more
     workspace: Path  # the run's working directory; `checkout` clones into workspace / "src"
     artifacts: Path  # where this run's kept files go (`upload_artifact`)
-    process_env: Mapping[str, str]  # what a process starts with: PATH, HOME, LANG
+    sandbox: Launcher  # how a command (a script, git) starts: in the sandbox, as a rule
+    process_env: Mapping[str, str]  # what a process starts with: PATH and LANG
     ai: AiService
     template: Mapping[str, Any]  # event, repo, pull_request, release, env, steps, vars
     env: Mapping[str, str]  # the pipeline's and step's `env:`, rendered; secrets allowed

@@ -74,7 +74,13 @@ class Git:
         if log:
             self.ctx.log(self.ctx.mask(f"$ git {' '.join(args)}"))
         try:
-            code = await run_process(["git", *args], cwd=self.cwd, env=self._env(), on_line=on_line)
+            code = await run_process(
+                ["git", *args],
+                cwd=self.cwd,
+                env=self._env(),
+                on_line=on_line,
+                launcher=self.ctx.sandbox,
+            )
         except FileNotFoundError:
             raise StepFailed(f"cannot run git in {self.cwd}: is git installed?") from None
         result = GitResult(code, lines)

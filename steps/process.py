@@ -1,8 +1,9 @@
 """Running one process group for a step: its output line by line, and nothing left behind.
 
-Shared by `run_command` and `git`. The process starts in a session of its own; on cancellation
-(so also under `asyncio.timeout`) the whole group gets SIGTERM, then SIGKILL after a grace
-period, and processes the command leaves running in its group when it exits are stopped too.
+Shared by `run_command` and `git`. The process starts in a session of its own, through the
+step's `Launcher` (the sandbox, `steps.sandbox`); on cancellation (so also under
+`asyncio.timeout`) the whole group gets SIGTERM, then SIGKILL after a grace period, and
+processes the command leaves running in its group when it exits are stopped too.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from steps.sandbox import Launcher, Unsandboxed
 
 __all__ = ["GRACE_SECONDS", "run_process"]
 
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL
+_UNSANDBOXED = Unsandboxed()
 _CHUNK = 64 * 1024
 _MAX_LINE = 64 * 1024  # a longer "line" is logged in pieces
 
@@ -29,6 +32,7 @@ async def run_process(
     env: Mapping[str, str],
     on_line: Callable[[str], None],
     grace: float = GRACE_SECONDS,
+    launcher: Launcher = _UNSANDBOXED,
 ) -> int:
     """Run `argv` (no shell) in a new session; return its exit code (negative: a signal).
 
@@ -42,27 +46,22 @@ async def run_process(
         os.close(write_fd)
         raise
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=write_fd,
-            stderr=write_fd,
-            start_new_session=True,
-        )
+        launched = await launcher.start(argv, cwd=cwd, env=env, output_fd=write_fd)
     except BaseException:
         transport.close()
         raise
     finally:
         os.close(write_fd)  # the children hold it now; EOF comes when the last one exits
+    proc = launched.process
     reader = asyncio.create_task(_pump(stream, transport, on_line))
     try:
         code = await proc.wait()
     except BaseException:
         await _stop(proc, reader, grace)
+        await launched.close()
         raise
     await _stop(proc, reader, grace)
+    await launched.close()
     return code
 
 

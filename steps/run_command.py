@@ -16,18 +16,24 @@ last, so no `env:` can shadow them:
 | SHIPYARD_RELEASE_NAME, SHIPYARD_RELEASE_VERSION | `release.name`, `release.version` |
 | SHIPYARD_RUN_ID, SHIPYARD_RUN_URL, SHIPYARD_PIPELINE | the run and its page |
 | SHIPYARD_STEP, SHIPYARD_ATTEMPT, SHIPYARD_WORKSPACE | this step |
-| SHIPYARD_OUTPUT | a file: `key=value` lines (or `key<<EOF` ... `EOF`) become outputs |
+| SHIPYARD_OUTPUT | a file: `key=value` lines become outputs (multi-line: see below) |
+| SHIPYARD_OUTPUT_DELIMITER | a random word, new for every step: no text from people can forge it |
 
-A value that is absent is not set. The rest of the environment is PATH, HOME and LANG from
-Shipyard's own, then the pipeline's `env:` (ctx.env), then the step's `env:`.
+A multi-line output is written `key<<$SHIPYARD_OUTPUT_DELIMITER`, its lines, then a line holding
+the delimiter alone.
+
+A value that is absent is not set. The rest of the environment is PATH and LANG from
+Shipyard's own, then the pipeline's `env:` (ctx.env), then the step's `env:`. The command runs
+in the step's sandbox (`ctx.sandbox`), where HOME is a tmpfs of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
-import shutil
-import tempfile
+import secrets
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -81,15 +87,12 @@ class RunCommand:
         cwd = _workdir(ctx.workspace, config.workdir)
         argv = _argv(config)
         tail: deque[str] = deque(maxlen=config.tail)
-        output_dir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="shipyard-output-"))
-        try:
-            output_file = output_dir / "output"
-            await asyncio.to_thread(output_file.touch)
-            env = _process_env(ctx, config.env, output_file)
-            code = await _run(argv, cwd, env, _line_sink(ctx, tail), config.timeout)
-            produced = _parse_outputs(await asyncio.to_thread(output_file.read_text, "utf-8"))
-        finally:
-            await asyncio.to_thread(shutil.rmtree, output_dir, True)
+        delimiter = secrets.token_hex(16)
+        with _output_file(ctx.workspace, ctx.name) as output_file:
+            env = _process_env(ctx, config.env, output_file, delimiter)
+            code = await _run(argv, cwd, env, _line_sink(ctx, tail), config.timeout, ctx)
+            text = await asyncio.to_thread(output_file.read_text, "utf-8", "replace")
+        produced = _parse_outputs(text, delimiter)
         if code != 0:
             raise StepFailed(_exit_reason(code))
         for key in _RESERVED_OUTPUTS & produced.keys():
@@ -102,16 +105,35 @@ class RunCommand:
 step = RunCommand()
 
 
+@contextlib.contextmanager
+def _output_file(workspace: Path, step_name: str) -> Iterator[Path]:
+    """The step's SHIPYARD_OUTPUT file, inside the workspace (the sandbox sees nothing else),
+    owned like the workspace; removed on every way out, cancellation included."""
+    folder = workspace / ".shipyard"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{step_name}-{secrets.token_hex(8)}.output"
+    path.touch()
+    owner = workspace.stat()
+    with contextlib.suppress(PermissionError):
+        os.chown(folder, owner.st_uid, owner.st_gid)
+        os.chown(path, owner.st_uid, owner.st_gid)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 async def _run(
     argv: Sequence[str],
     cwd: Path,
     env: Mapping[str, str],
     on_line: Callable[[str], None],
     seconds: float | None,
+    ctx: StepContext,
 ) -> int:
     try:
         async with asyncio.timeout(seconds):
-            return await run_process(argv, cwd=cwd, env=env, on_line=on_line)
+            return await run_process(argv, cwd=cwd, env=env, on_line=on_line, launcher=ctx.sandbox)
     except TimeoutError:
         raise StepFailed(f"timed out after {seconds}s; the command was killed") from None
     except FileNotFoundError:
@@ -158,12 +180,15 @@ def _workdir(workspace: Path, workdir: str | None) -> Path:
     return path
 
 
-def _process_env(ctx: StepContext, step_env: Mapping[str, str], output: Path) -> dict[str, str]:
+def _process_env(
+    ctx: StepContext, step_env: Mapping[str, str], output: Path, delimiter: str
+) -> dict[str, str]:
     env = {"HOME": str(ctx.workspace), "LANG": "C.UTF-8", **ctx.process_env}
     env |= ctx.env
     env |= step_env
     env |= shipyard_env(ctx)
     env["SHIPYARD_OUTPUT"] = str(output)
+    env["SHIPYARD_OUTPUT_DELIMITER"] = delimiter
     return {name: value.replace("\0", "") for name, value in env.items()}
 
 
@@ -215,8 +240,10 @@ def _env_text(value: Any) -> str:
     return str(getattr(value, "value", value))  # enums by their value
 
 
-def _parse_outputs(text: str) -> dict[str, str]:
-    """`key=value` lines, and `key<<DELIMITER` ... `DELIMITER` for multi-line values."""
+def _parse_outputs(text: str, delimiter: str) -> dict[str, str]:
+    """`key=value` lines, and `key<<DELIMITER` ... `DELIMITER` for multi-line values, where
+    DELIMITER is the step's own random one: a value from people cannot end a heredoc early
+    and forge the outputs after it."""
     outputs: dict[str, str] = {}
     lines = iter(enumerate(text.splitlines(), start=1))
     for number, line in lines:
@@ -226,7 +253,12 @@ def _parse_outputs(text: str) -> dict[str, str]:
         if equals >= 0 and (heredoc < 0 or equals < heredoc):
             key, _, value = line.partition("=")
         elif heredoc >= 0:
-            key, _, delimiter = line.partition("<<")
+            key, _, marker = line.partition("<<")
+            if marker != delimiter:
+                raise StepFailed(
+                    f"SHIPYARD_OUTPUT line {number}: a multi-line value must be written "
+                    "`key<<$SHIPYARD_OUTPUT_DELIMITER`, ending with a line of that delimiter"
+                )
             value = _heredoc(lines, delimiter, number)
         else:
             raise StepFailed(f"SHIPYARD_OUTPUT line {number}: expected key=value, got {line!r}")
@@ -242,4 +274,4 @@ def _heredoc(lines: Iterator[tuple[int, str]], delimiter: str, start: int) -> st
         if line == delimiter:
             return "\n".join(body)
         body.append(line)
-    raise StepFailed(f"SHIPYARD_OUTPUT line {start}: no closing {delimiter!r}")
+    raise StepFailed(f"SHIPYARD_OUTPUT line {start}: no closing $SHIPYARD_OUTPUT_DELIMITER")

@@ -3,7 +3,10 @@ Helpers the tests share live in tests/support/."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,6 +51,16 @@ async def migrated(database_url: str) -> str:
 @pytest.fixture
 def settings(migrated: str) -> Settings:
     return make_settings(migrated)
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A SHIPYARD_DATA_DIR the sandbox's step user can reach (pytest's tmp_path lies under a
+    0700 directory of root's, which it may not pass)."""
+    path = Path(tempfile.mkdtemp(prefix="shipyard-test-data-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from app.work.heartbeat import Stopped, TimedOut, run_beating
 from providers.errors import ProviderError
 from steps.base import StepFailed
 from steps.registry import STEP_TYPES
+from steps.sandbox import SandboxUnavailable
 from steps.secret_refs import SecretError
 from steps.templates import TemplateError, evaluate_condition, render_config, resolve_from
 
@@ -172,7 +173,7 @@ async def _supervise(
         return _Ended(StepState.CANCELLED, "run cancelled", lines.take())
     except TimedOut:
         return _Ended(StepState.FAILED, f"timed out after {timeout:g} s", lines.take())
-    except (StepFailed, ProviderError, SecretError, TemplateError) as error:
+    except (StepFailed, ProviderError, SecretError, TemplateError, SandboxUnavailable) as error:
         return _Ended(StepState.FAILED, str(error), lines.take())
     except Exception as error:
         log.exception("step %s raised", step.name)

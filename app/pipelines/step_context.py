@@ -3,6 +3,7 @@ the StepContext that carries them with the narrow services a step may use."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,17 @@ from steps.base import AiService, RunInfo, StepContext
 from steps.secret_refs import is_reference
 from steps.templates import build_context, render_value
 
-__all__ = ["StepLog", "process_env", "render_env", "step_context", "template_context", "workspace"]
+__all__ = [
+    "StepLog",
+    "prepare_workspace",
+    "process_env",
+    "render_env",
+    "step_context",
+    "template_context",
+    "workspace",
+]
 
-_PROCESS_ENV = ("PATH", "HOME", "LANG")
+_PROCESS_ENV = ("PATH", "LANG")
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -27,6 +36,19 @@ def workspace(services: Services, run_id: int) -> Path:
     """Where a run's steps work (the checkout is `src` inside). Steps of one run share it, so
     with workers on several machines SHIPYARD_DATA_DIR must be shared storage."""
     return Path(services.settings.data_dir) / "workspaces" / str(run_id)
+
+
+def prepare_workspace(services: Services, run_id: int) -> Path:
+    """The run's workspace, made on first use: owned by the step user (steps run as it), in a
+    folder that lets it through without listing the other runs' workspaces."""
+    directory = workspace(services, run_id)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.parent.chmod(0o711)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    user = services.sandbox.user
+    if user is not None and directory.stat().st_uid != user[0]:
+        os.chown(directory, *user)
+    return directory
 
 
 def template_context(run: PipelineRun, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -60,7 +82,7 @@ async def render_env(
 
 
 def process_env(services: Services) -> dict[str, str]:
-    """What every process a step starts begins with: PATH, HOME and LANG from Shipyard's own."""
+    """What every process a step starts begins with: PATH and LANG from Shipyard's own."""
     environ = services.settings.environ
     env = {name: environ[name] for name in _PROCESS_ENV if name in environ}
     env.setdefault("PATH", _DEFAULT_PATH)
@@ -97,8 +119,7 @@ def step_context(
     assert run.id is not None
     assert step.id is not None
     run_id, step_id, settings = run.id, step.id, services.settings
-    directory = workspace(services, run_id)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = prepare_workspace(services, run_id)
 
     async def record(key: str, value: Any) -> None:
         await runs.record(services.sessions, step_id, key, value)
@@ -122,6 +143,7 @@ def step_context(
         mask=masker,
         workspace=directory,
         artifacts=Path(settings.data_dir) / "artifacts" / str(run_id),
+        sandbox=services.sandbox.launcher(directory, network=run.spec.get("network", True)),
         process_env=process_env(services),
         ai=AiService(
             api_url=settings.anthropic_api_url,

@@ -126,7 +126,8 @@ async def test_event_values_become_shipyard_variables(harness: StepHarness) -> N
     )
     ctx = harness.context(template=template, name="build", attempt=2)
     outputs = await step.run(
-        ctx, command("env | grep ^SHIPYARD_ | grep -v ^SHIPYARD_OUTPUT= | sort")
+        ctx,
+        command("env | grep ^SHIPYARD_ | grep -v '^SHIPYARD_OUTPUT\\(_DELIMITER\\)\\?=' | sort"),
     )
 
     assert dict(line.split("=", 1) for line in outputs["output"].splitlines()) == {
@@ -210,12 +211,33 @@ async def test_shipyard_output_lines_become_outputs(harness: StepHarness) -> Non
     script = """
     echo "version=1.2.3" >> "$SHIPYARD_OUTPUT"
     echo "equation=a=b" >> "$SHIPYARD_OUTPUT"
-    printf 'notes<<EOF\\nline one\\nline two\\nEOF\\n' >> "$SHIPYARD_OUTPUT"
+    D="$SHIPYARD_OUTPUT_DELIMITER"
+    printf 'notes<<%s\\nline one\\nline two\\n%s\\n' "$D" "$D" >> "$SHIPYARD_OUTPUT"
     """
     outputs = await step.run(harness.context(), command(script))
     assert outputs["version"] == "1.2.3"
     assert outputs["equation"] == "a=b"
     assert outputs["notes"] == "line one\nline two"
+
+
+async def test_a_title_cannot_end_a_multi_line_output_and_forge_another(
+    harness: StepHarness,
+) -> None:
+    """The title holds a newline, a delimiter a script might pick, and a forged output."""
+    title = "Fix\nEOF\napproved=true\nEOF2"
+    script = """
+    D="$SHIPYARD_OUTPUT_DELIMITER"
+    { echo "notes<<$D"; echo "$SHIPYARD_PR_TITLE"; echo "$D"; } >> "$SHIPYARD_OUTPUT"
+    """
+    outputs = await step.run(harness.context(template=pr_template(title)), command(script))
+    assert outputs["notes"] == title
+    assert "approved" not in outputs
+
+
+async def test_a_guessable_delimiter_is_refused(harness: StepHarness) -> None:
+    script = "printf 'notes<<EOF\\nhi\\nEOF\\n' >> \"$SHIPYARD_OUTPUT\""
+    with pytest.raises(StepFailed, match=r"SHIPYARD_OUTPUT_DELIMITER"):
+        await step.run(harness.context(), command(script))
 
 
 async def test_a_malformed_output_file_fails(harness: StepHarness) -> None:

@@ -3,9 +3,12 @@ the environment file."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from app.settings import Settings
+from steps.sandbox import find_tools
+from tests.support.services import IN_CI
 
 SECRETS = {
     "GITHUB_WEBHOOK_SECRET": "github-test-secret",
@@ -14,6 +17,13 @@ SECRETS = {
 }
 
 
+# Steps run in the real sandbox wherever the machine has one, and always in CI (.ci/run installs
+# it); a laptop without bubblewrap still runs the tests, its steps unsandboxed.
+NO_SANDBOX_HERE = isinstance(find_tools(os.environ.get("PATH")), str) and not IN_CI
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"DATABASE_URL": database_url, **SECRETS, **overrides}
+    if NO_SANDBOX_HERE:
+        values.setdefault("SHIPYARD_STEP_SANDBOX", "none")
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -24,6 +24,7 @@ from providers.vocabulary import (
     WorkflowRun,
 )
 from steps.base import AiService, RunInfo, StepContext
+from steps.sandbox import Launcher, Unsandboxed
 
 REPO = Repo("acme/web")
 TEST_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -140,7 +141,9 @@ class LearningMask(Masker):
 class StepHarness:
     """A StepContext's moving parts, kept for assertions. `secrets` are what the harness's
     mask knows before the step runs (the engine's process mask); the step's resolver teaches
-    it what the step resolves. Secret references read the test process's environment."""
+    it what the step resolves. Secret references read the test process's environment.
+    Commands run unsandboxed unless a test passes `sandbox=` (tests/steps/test_sandbox.py,
+    and the engine's tests, run the real one)."""
 
     def __init__(self, tmp_path: Path, provider: RecordingProvider) -> None:
         self.provider = provider
@@ -162,6 +165,7 @@ class StepHarness:
         env: dict[str, str] | None = None,
         ai: AiService = DEFAULT_AI,
         mask: Mask | None = None,
+        sandbox: Launcher | None = None,
         pr_number: int | None = 7,
         attempt: int = 1,
         name: str = "step",
@@ -187,6 +191,7 @@ class StepHarness:
             mask=mask,
             workspace=self.workspace,
             artifacts=self.artifacts,
+            sandbox=sandbox or Unsandboxed(),
             process_env={"PATH": os.environ.get("PATH", TEST_PATH)},
             ai=ai,
             template=template or {},

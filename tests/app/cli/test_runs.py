@@ -66,12 +66,12 @@ def github_repo() -> respx.MockRouter:
 
 
 async def test_manual_run_then_list_and_show(
-    migrated: str, tmp_path: Path, github_repo: respx.MockRouter
+    migrated: str, data_dir: Path, github_repo: respx.MockRouter
 ) -> None:
     env = {
         "DATABASE_URL": migrated,
         "GITHUB_TOKEN": "ghp_cli",
-        "SHIPYARD_DATA_DIR": str(tmp_path / "data"),
+        "SHIPYARD_DATA_DIR": str(data_dir),
         "SHIPYARD_PUBLIC_URL": "http://shipyard.test",
         "REDIS_URL": "",
     }

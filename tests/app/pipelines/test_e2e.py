@@ -43,12 +43,12 @@ def review(slow_sha: str = "none", seconds: int = 0) -> str:
 
 
 def e2e_settings(
-    migrated: str, redis_url: str, tmp_path: Path, host_settings: dict[str, str]
+    migrated: str, redis_url: str, data_dir: Path, host_settings: dict[str, str]
 ) -> Settings:
     return make_settings(
         migrated,
         REDIS_URL=redis_url,
-        SHIPYARD_DATA_DIR=str(tmp_path / "data"),
+        SHIPYARD_DATA_DIR=str(data_dir),
         SHIPYARD_PUBLIC_URL="http://shipyard.test",
         SHIPYARD_HEARTBEAT="0.1",
         **host_settings,
@@ -57,10 +57,10 @@ def e2e_settings(
 
 @pytest.mark.parametrize("provider", ["github", "gitlab", "gitea"])
 async def test_pull_request_opened_runs_the_pipeline_and_reports_back(
-    migrated: str, redis_url: str, tmp_path: Path, provider: str
+    migrated: str, redis_url: str, data_dir: Path, provider: str
 ) -> None:
     with HOSTS[provider](review()) as host:
-        settings = e2e_settings(migrated, redis_url, tmp_path, host.settings)
+        settings = e2e_settings(migrated, redis_url, data_dir, host.settings)
         event, payload = pull_request_delivery(provider, title='Add "quotes" $(rm -rf /)')
         body, headers = delivery(provider, event, payload)
         async with running(create_app(settings)) as client:
@@ -111,10 +111,10 @@ async def test_pull_request_opened_runs_the_pipeline_and_reports_back(
 
 
 async def test_a_new_push_cancels_the_running_run(
-    migrated: str, redis_url: str, tmp_path: Path
+    migrated: str, redis_url: str, data_dir: Path
 ) -> None:
     with HOSTS["github"](review(slow_sha=HEAD_SHA, seconds=30)) as host:
-        settings = e2e_settings(migrated, redis_url, tmp_path, host.settings)
+        settings = e2e_settings(migrated, redis_url, data_dir, host.settings)
         worker = create_worker(settings, poll_delay=0.05, handle_signals=False)
         working = asyncio.create_task(worker.async_run())
         try:
@@ -188,12 +188,12 @@ async def test_invalid_config_fails_the_config_status_and_runs_nothing(
 
 
 async def test_routing_retries_as_its_own_job_while_the_host_is_down(
-    migrated: str, redis_url: str, tmp_path: Path
+    migrated: str, redis_url: str, data_dir: Path
 ) -> None:
     """Reading .shipyard.yml meets 502s until the client gives up: the delivery is processed
     anyway, and routing runs again as a job of its own once the host answers."""
     with HOSTS["github"](review(), failing_reads=4) as host:
-        settings = e2e_settings(migrated, redis_url, tmp_path, host.settings)
+        settings = e2e_settings(migrated, redis_url, data_dir, host.settings)
         event, payload = pull_request_delivery("github")
         body, headers = delivery("github", event, payload)
         async with running(create_app(settings)) as client:

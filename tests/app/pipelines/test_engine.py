@@ -13,16 +13,14 @@ from tests.support.settings import make_settings
 from tests.support.steps import RecordingProvider
 
 
-def fast_settings(migrated: str, tmp_path: Path) -> Settings:
+def fast_settings(migrated: str, data_dir: Path) -> Settings:
     """Settings for quick runs: a data dir of the test's own and heartbeats every 50 ms."""
-    return make_settings(
-        migrated, SHIPYARD_DATA_DIR=str(tmp_path / "data"), SHIPYARD_HEARTBEAT="0.05"
-    )
+    return make_settings(migrated, SHIPYARD_DATA_DIR=str(data_dir), SHIPYARD_HEARTBEAT="0.05")
 
 
 @pytest.fixture
-def fast(migrated: str, tmp_path: Path) -> Settings:
-    return fast_settings(migrated, tmp_path)
+def fast(migrated: str, data_dir: Path) -> Settings:
+    return fast_settings(migrated, data_dir)
 
 
 def command(name: str, script: str, extra: str = "") -> str:
@@ -74,7 +72,7 @@ async def test_if_false_skips_only_that_step(fast: Settings) -> None:
 
 
 async def test_a_failed_step_is_retried_then_succeeds(fast: Settings) -> None:
-    script = "if [ -f ../flag ]; then echo second; else touch ../flag; echo first; exit 3; fi"
+    script = "if [ -f .flag ]; then echo second; else touch .flag; echo first; exit 3; fi"
     text = "pipelines:\n  p:\n    on: {manual: true}\n    steps:" + command(
         "flaky", script, "\n        retries: 1"
     )
@@ -114,10 +112,10 @@ async def test_continue_on_error_keeps_the_run_going(fast: Settings) -> None:
 
 
 async def test_outputs_flow_to_later_steps_and_secrets_are_masked(
-    migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    migrated: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SHIPYARD_TEST_DEPLOY_KEY", "s3cr3t-deploy-key")
-    fast = fast_settings(migrated, tmp_path)  # reads the environment, the variable included
+    fast = fast_settings(migrated, data_dir)  # reads the environment, the variable included
     text = """
 pipelines:
   p:

@@ -42,7 +42,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 async def test_run_completes_after_its_worker_is_killed_mid_step(
-    migrated: str, redis_url: str, tmp_path: Path
+    migrated: str, redis_url: str, data_dir: Path
 ) -> None:
     host = FakeGitHub(files={("acme/web", ".shipyard.yml"): CONFIG.encode()})
     async with serving(host.app()) as api_url:
@@ -52,7 +52,7 @@ async def test_run_completes_after_its_worker_is_killed_mid_step(
             "GITHUB_TOKEN": "ghp_kill_token",
             "GITHUB_API_URL": api_url,
             "GITHUB_WEBHOOK_SECRET": "github-test-secret",
-            "SHIPYARD_DATA_DIR": str(tmp_path / "data"),
+            "SHIPYARD_DATA_DIR": str(data_dir),
             "SHIPYARD_STEP_LEASE": "1.5",
             "SHIPYARD_HEARTBEAT": "0.2",
         }

@@ -1,0 +1,225 @@
+"""The step sandbox, for real (bubblewrap and slirp4netns): what a command can and cannot see,
+reach and leave behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from steps.process import run_process
+from steps.sandbox import (
+    Bubblewrap,
+    SandboxPolicy,
+    SandboxTools,
+    SandboxUnavailable,
+    find_tools,
+)
+from tests.support.services import IN_CI
+
+STEP_USER = (65534, 65534)
+
+
+def tools() -> SandboxTools:
+    found = find_tools(os.environ.get("PATH"))
+    if isinstance(found, str) or found.slirp4netns is None:
+        if IN_CI:
+            pytest.fail(f"CI must run the sandbox's tests: {found}")
+        pytest.skip(f"no sandbox on this machine: {found}")
+    return found
+
+
+@pytest.fixture
+def workspace() -> Iterator[Path]:
+    """A workspace the step user can reach and write, as Shipyard makes them."""
+    root = Path(tempfile.mkdtemp(prefix="shipyard-sandbox-test-"))
+    root.chmod(0o711)
+    path = root / "workspaces" / "1"
+    path.mkdir(parents=True)
+    path.parent.chmod(0o711)
+    if os.geteuid() == 0:
+        os.chown(path, *STEP_USER)
+    yield path
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def sandbox(workspace: Path, *, network: bool = True) -> Bubblewrap:
+    user = STEP_USER if os.geteuid() == 0 else None
+    return Bubblewrap(tools(), workspace, network=network, user=user)
+
+
+async def run(box: Bubblewrap, script: str, **env: str) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    code = await run_process(
+        ["bash", "-c", script],
+        cwd=box.workspace,
+        env={"PATH": "/usr/bin:/bin", **env},
+        on_line=lines.append,
+        launcher=box,
+    )
+    return code, lines
+
+
+# `reach HOST PORT`: the server's first line, or "unreachable".
+REACH = """
+reach() {
+  timeout 5 bash -c "exec 3<>/dev/tcp/$1/$2 && head -1 <&3" 2>/dev/null || echo unreachable
+}
+"""
+
+
+def host_address() -> str:
+    """This machine's address on its network (not loopback), as the sandbox sees the host."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.123", 9))  # no packet is sent: this only picks a route
+        return str(probe.getsockname()[0])
+
+
+@contextlib.asynccontextmanager
+async def listening(host: str) -> AsyncIterator[int]:
+    """A TCP server on `host` that answers `hello`; yields its port."""
+
+    async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hello\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, host, 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_the_command_sees_its_workspace_and_nothing_of_the_worker(workspace: Path) -> None:
+    secret_file = workspace.parent.parent / "shipyard.db"
+    secret_file.write_text("database contents")
+    script = f"""
+    echo "uid=$(id -u)"
+    echo "procs=$(ls /proc | grep -c '^[0-9]')"
+    tr '\\0' '\\n' < /proc/1/environ | sed 's/^/pid1 /'
+    tr '\\0' '\\n' < /proc/$PPID/environ | sed 's/^/parent /'
+    cat {secret_file} 2>/dev/null && echo READ-THE-DATABASE
+    ls {workspace.parent} 2>/dev/null | sed 's/^/sibling /'
+    touch /usr/planted 2>/dev/null && echo WROTE-USR
+    echo made > made.txt && echo "home=$HOME"
+    """
+    code, lines = await run(sandbox(workspace), script, STEP_VALUE="mine")
+    assert code == 0, lines
+    if os.geteuid() == 0:
+        assert "uid=65534" in lines
+    assert int(next(line for line in lines if line.startswith("procs=")).split("=")[1]) <= 6
+    environment = {line for line in lines if line.startswith(("pid1 ", "parent "))}
+    assert environment <= {
+        f"{who} {name}"
+        for who in ("pid1", "parent")
+        for name in ("PATH=/usr/bin:/bin", "STEP_VALUE=mine", "HOME=/home/step")
+    }, environment
+    assert "READ-THE-DATABASE" not in lines
+    assert [line for line in lines if line.startswith("sibling ")] in ([], ["sibling 1"])
+    assert "WROTE-USR" not in lines
+    assert "home=/home/step" in lines
+    assert (workspace / "made.txt").read_text() == "made\n"
+
+
+async def test_the_hosts_loopback_services_are_out_of_reach_and_the_network_is_not(
+    workspace: Path,
+) -> None:
+    address = host_address()
+    async with listening("0.0.0.0") as port:  # noqa: S104  (the host's own address, for the sandbox)
+        script = (
+            REACH
+            + f"""
+        echo "loopback $(reach 127.0.0.1 {port})"
+        echo "host-loopback $(reach 10.0.2.2 {port})"
+        echo "postgres $(reach 127.0.0.1 5432)"
+        echo "redis $(reach 127.0.0.1 6379)"
+        echo "network $(reach {address} {port})"
+        """
+        )
+        code, lines = await run(sandbox(workspace), script)
+    assert code == 0, lines
+    assert "loopback unreachable" in lines
+    assert "host-loopback unreachable" in lines
+    assert "postgres unreachable" in lines
+    assert "redis unreachable" in lines
+    assert "network hello" in lines  # outbound works, through slirp4netns
+
+
+async def test_without_network_nothing_is_reachable(workspace: Path) -> None:
+    address = host_address()
+    async with listening("0.0.0.0") as port:  # noqa: S104
+        script = (
+            f'timeout 5 bash -c "exec 3<>/dev/tcp/{address}/{port}" 2>/dev/null || echo cut-off'
+        )
+        code, lines = await run(sandbox(workspace, network=False), script)
+    assert code == 0
+    assert lines == ["cut-off"]
+
+
+async def test_cancelling_the_command_ends_everything_in_the_sandbox(workspace: Path) -> None:
+    box = sandbox(workspace)
+    started = asyncio.Event()
+
+    async def watch() -> None:
+        lines: list[str] = []
+        await run_process(
+            ["bash", "-c", "sleep 300 & sleep 300 & echo started; wait"],
+            cwd=workspace,
+            env={"PATH": "/usr/bin:/bin"},
+            on_line=lambda line: started.set() if line == "started" else lines.append(line),
+            launcher=box,
+        )
+
+    task = asyncio.create_task(watch())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    leftovers = [
+        pid
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and _cmdline(pid).startswith("sleep\0300")
+    ]
+    assert leftovers == []
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
+async def test_no_sandbox_on_this_machine_says_what_to_do(workspace: Path) -> None:
+    reason = find_tools("/nonexistent")
+    assert isinstance(reason, str)
+    assert "apt-get install bubblewrap slirp4netns" in reason
+    assert "SHIPYARD_STEP_SANDBOX=none" in reason
+    with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+        await run_process(
+            ["true"],
+            cwd=workspace,
+            env={},
+            on_line=print,
+            launcher=SandboxPolicy(reason).launcher(workspace, network=True),
+        )
+
+
+def test_a_data_dir_the_step_user_cannot_pass_is_named(workspace: Path) -> None:
+    hidden = workspace / "private"
+    (hidden / "workspaces" / "1").mkdir(parents=True)
+    hidden.chmod(0o700)
+    policy = SandboxPolicy(tools(), user=STEP_USER)
+    launcher = policy.launcher(hidden / "workspaces" / "1", network=True)
+    reason = str(getattr(launcher, "reason", ""))
+    assert f"cannot reach the workspaces: {hidden} lets no one else through" in reason
+    assert policy.launcher(workspace, network=True) == sandbox(workspace)
