@@ -69,9 +69,39 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(1.0, validation_alias="SHIPYARD_HEARTBEAT")
     log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
 
+    # Who may act, and on which repositories.
+    min_command_role: Literal["read", "triage", "write", "maintain", "admin"] = Field(
+        "write", validation_alias="SHIPYARD_MIN_COMMAND_ROLE"
+    )
+    repo_allowlist: str = Field("", validation_alias="SHIPYARD_REPO_ALLOWLIST")
+    admins: str = Field("", validation_alias="SHIPYARD_ADMINS")
+
+    # Sign-in to Shipyard's pages with the Git host (OAuth), and the session cookie.
+    session_secret: SecretStr | None = Field(None, validation_alias="SHIPYARD_SESSION_SECRET")
+    github_oauth_client_id: str | None = Field(None, validation_alias="GITHUB_OAUTH_CLIENT_ID")
+    github_oauth_client_secret: SecretStr | None = Field(
+        None, validation_alias="GITHUB_OAUTH_CLIENT_SECRET"
+    )
+    gitlab_oauth_client_id: str | None = Field(None, validation_alias="GITLAB_OAUTH_CLIENT_ID")
+    gitlab_oauth_client_secret: SecretStr | None = Field(
+        None, validation_alias="GITLAB_OAUTH_CLIENT_SECRET"
+    )
+    gitea_oauth_client_id: str | None = Field(None, validation_alias="GITEA_OAUTH_CLIENT_ID")
+    gitea_oauth_client_secret: SecretStr | None = Field(
+        None, validation_alias="GITEA_OAUTH_CLIENT_SECRET"
+    )
+
     _environ: dict[str, str] = PrivateAttr(default_factory=lambda: dict(os.environ))
 
-    @field_validator("redis_url", "github_app_id", "gitea_url", mode="before")
+    @field_validator(
+        "redis_url",
+        "github_app_id",
+        "gitea_url",
+        "github_oauth_client_id",
+        "gitlab_oauth_client_id",
+        "gitea_oauth_client_id",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
