@@ -16,6 +16,7 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
@@ -30,6 +31,12 @@ class Provider(ABC):
     """One Git host. Methods take and return the vocabulary in `providers.vocabulary`."""
 
     name: str  # "github", "gitlab", "gitea", "forgejo"
+
+    # Who Shipyard is there
+
+    @abstractmethod
+    async def identity(self) -> Identity:
+        """Who Shipyard acts as on this host (looked up once, then cached by the client)."""
 
     # Commit statuses and checks
 
@@ -90,20 +97,39 @@ class Provider(ABC):
         """Every comment on the pull request, oldest first, page by page."""
 
     @abstractmethod
+    async def get_comment(self, repo: Repo, number: int, comment_id: int) -> Comment:
+        """The comment as the host has it now: its author, body and pull request.
+
+        `number` is the pull request the caller expects it on; `pull_request` says where the
+        host has it (None if the host does not say). NotFound if it is gone.
+        """
+
+    @abstractmethod
     async def add_reaction(
         self, repo: Repo, number: int, comment_id: int, reaction: Reaction
     ) -> None: ...
 
     async def find_comment(self, repo: Repo, number: int, marker: str) -> Comment | None:
-        """The first comment carrying `<!-- shipyard:{marker} -->`."""
+        """Shipyard's own first comment carrying `<!-- shipyard:{marker} -->`.
+
+        Anyone can write the marker: a comment someone else wrote is never Shipyard's, whatever
+        it carries. The identity is looked up only once a marked comment turns up.
+        """
         tag = comment_marker(marker)
+        me: Identity | None = None
         async for comment in self.iter_comments(repo, number):
-            if tag in comment.body:
+            if tag not in comment.body:
+                continue
+            me = me or await self.identity()
+            if me.wrote(comment):
                 return comment
         return None
 
     async def upsert_comment(self, repo: Repo, number: int, marker: str, body: str) -> Comment:
-        """Update the comment carrying the marker, or post one; the body gets the marker."""
+        """Update Shipyard's comment carrying the marker, or post one; the body gets the marker.
+
+        A marked comment by someone else is left alone: the new one is posted beside it.
+        """
         tag = comment_marker(marker)
         marked = body if tag in body else f"{tag}\n{body}"
         existing = await self.find_comment(repo, number, marker)

@@ -11,6 +11,7 @@ from providers.vocabulary import (
     Comment,
     Comparison,
     Deployment,
+    Identity,
     Permission,
     PullRequest,
     StatusReport,
@@ -31,6 +32,9 @@ class NotConfiguredProvider(Provider):
             "-",
             detail=f"{self._display_name} is not configured: set {self._hint}",
         )
+
+    async def identity(self) -> Identity:
+        self._refuse("identity")
 
     async def set_commit_status(self, *args: Any, **kwargs: Any) -> None:
         self._refuse("set_commit_status")
@@ -53,6 +57,9 @@ class NotConfiguredProvider(Provider):
     async def iter_comments(self, *args: Any, **kwargs: Any) -> AsyncIterator[Comment]:
         self._refuse("iter_comments")
         yield  # pragma: no cover  (makes this an async generator, like the real ones)
+
+    async def get_comment(self, *args: Any, **kwargs: Any) -> Comment:
+        self._refuse("get_comment")
 
     async def add_reaction(self, *args: Any, **kwargs: Any) -> None:
         self._refuse("add_reaction")

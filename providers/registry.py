@@ -12,6 +12,7 @@ from providers.github import GitHubConfig
 from providers.gitlab import GitLabConfig
 from providers.mask import Mask
 from providers.not_configured import NotConfiguredProvider
+from providers.vocabulary import TokenScope
 
 __all__ = ["HOSTS", "HostConfigs", "create_provider"]
 
@@ -29,8 +30,8 @@ class HostConfigs:
     gitea: GiteaConfig = field(default_factory=GiteaConfig)  # Forgejo uses the Gitea settings
 
 
-# (configs, installation id) -> the host's client, or None when it is not configured
-_Build = Callable[[HostConfigs, int | None], Provider | None]
+# (configs, installation id, token scope) -> the host's client, or None when not configured
+_Build = Callable[[HostConfigs, int | None, TokenScope | None], Provider | None]
 
 
 @dataclass(frozen=True)
@@ -44,22 +45,28 @@ HOSTS: dict[str, _Host] = {
     "github": _Host(
         "GitHub",
         "GITHUB_APP_ID and GITHUB_PRIVATE_KEY (a GitHub App) or GITHUB_TOKEN",
-        lambda c, installation: github.client_for(c.github, c.mask, installation_id=installation),
+        lambda c, installation, scope: github.client_for(
+            c.github, c.mask, installation_id=installation, scope=scope
+        ),
     ),
     "gitlab": _Host(
         "GitLab",
         "GITLAB_TOKEN (and GITLAB_URL for self-managed GitLab)",
-        lambda c, installation: gitlab.client_for(c.gitlab, c.mask, installation_id=installation),
+        lambda c, installation, _scope: gitlab.client_for(
+            c.gitlab, c.mask, installation_id=installation
+        ),
     ),
     "gitea": _Host(
         "Gitea",
         "GITEA_URL and GITEA_TOKEN",
-        lambda c, installation: gitea.client_for(c.gitea, c.mask, installation_id=installation),
+        lambda c, installation, _scope: gitea.client_for(
+            c.gitea, c.mask, installation_id=installation
+        ),
     ),
     "forgejo": _Host(
         "Forgejo",
         "GITEA_URL and GITEA_TOKEN",
-        lambda c, installation: gitea.forgejo_client_for(
+        lambda c, installation, _scope: gitea.forgejo_client_for(
             c.gitea, c.mask, installation_id=installation
         ),
     ),
@@ -67,11 +74,20 @@ HOSTS: dict[str, _Host] = {
 
 
 def create_provider(
-    name: str, configs: HostConfigs, *, installation_id: int | None = None
+    name: str,
+    configs: HostConfigs,
+    *,
+    installation_id: int | None = None,
+    scope: TokenScope | None = None,
 ) -> Provider:
-    """The client for host `name`; unconfigured hosts get one that refuses, naming the settings."""
+    """The client for host `name`; unconfigured hosts get one that refuses, naming the settings.
+
+    `scope` narrows GitHub App installation tokens to the work at hand. GitLab, Gitea and
+    Forgejo have no such tokens (the client has the one configured token, minted by no one),
+    so for them it is ignored, as it is for GitHub with a plain token.
+    """
     host = HOSTS.get(name)
     if host is None:
         raise ValueError(f"unknown provider {name!r}; known: {', '.join(HOSTS)}")
-    client = host.build(configs, installation_id)
+    client = host.build(configs, installation_id, scope)
     return client or NotConfiguredProvider(name, host.display_name, host.settings_hint)

@@ -111,10 +111,60 @@ class Deployment:
 
 @dataclass(frozen=True)
 class Comment:
+    """A pull-request comment. `pull_request` is the number it belongs to, when the host says."""
+
     id: int
     body: str
     author: str | None = None
     url: str | None = None
+    author_is_bot: bool = False
+    pull_request: int | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who Shipyard acts as on a host: a GitHub App's bot (`<slug>[bot]`) or a token's user."""
+
+    login: str
+    is_app: bool = False
+
+    def wrote(self, comment: Comment) -> bool:
+        """`comment` is this identity's own (logins compare case-insensitively, as hosts do)."""
+        return comment.author is not None and comment.author.casefold() == self.login.casefold()
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What a GitHub App installation token may reach: no wider than the work it is for.
+
+    `repositories` are names without the owner (GitHub's `repositories` body parameter);
+    `permissions` are (permission, level) pairs such as ("contents", "read"). Both are kept
+    sorted, so equal scopes are equal (and share a cached token) whatever order they came
+    in. An empty field narrows nothing: the token gets what the installation has.
+    """
+
+    repositories: tuple[str, ...] = ()
+    permissions: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in self.repositories:
+            if not name or "/" in name:
+                raise ValueError(
+                    f"token scope: {name!r} is not a repository name; give the name "
+                    "without its owner (GitHub scopes tokens to one owner's repositories)"
+                )
+        names = [permission for permission, _ in self.permissions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"token scope: a permission is named twice in {self.permissions!r}")
+        object.__setattr__(self, "repositories", tuple(sorted(set(self.repositories))))
+        object.__setattr__(
+            self, "permissions", tuple(sorted((str(k), str(v)) for k, v in self.permissions))
+        )
+
+    @property
+    def narrows(self) -> bool:
+        """The scope names repositories or permissions (else it is the installation's all)."""
+        return bool(self.repositories or self.permissions)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from providers.gitea.translate import (
     comment_from,
     compare_path,
     has_draft_prefix,
+    identity_from,
     joins,
     present,
     pull_request_from,
@@ -52,6 +53,7 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
@@ -94,12 +96,19 @@ class GiteaClient(Provider):
             transport=transport,
             timeout=timeout,
         )
+        self._identity: Identity | None = None
 
     def __repr__(self) -> str:
         return f"GiteaClient(name={self.name!r}, url={self._web_url!r})"
 
     async def aclose(self) -> None:
         await self._api.aclose()
+
+    async def identity(self) -> Identity:
+        """The token's user (`GET /user`), looked up once."""
+        if self._identity is None:
+            self._identity = identity_from(await self._api.get_json("/user"))
+        return self._identity
 
     async def pull_request_diff(self, repo: Repo, number: int) -> str:
         """GET /repos/{owner}/{repo}/pulls/{index}.diff: the unified diff as plain text."""
@@ -216,6 +225,15 @@ class GiteaClient(Provider):
         )
         for comment in comments:
             yield comment_from(comment)
+
+    async def get_comment(self, repo: Repo, number: int, comment_id: int) -> Comment:
+        """Gitea answers 204 for an id that is an event of the thread (a label change, a
+        review), not a comment: nothing to read, so NotFound, like a deleted one."""
+        path = f"{repo_path(repo)}/issues/comments/{comment_id}"
+        answer = await self._api.request("GET", path)
+        if answer.status == 204:
+            raise NotFound(self._host, "GET", f"/api/v1{path}", 204, "not a comment")
+        return comment_from(json_of(answer))
 
     async def add_reaction(
         self, repo: Repo, number: int, comment_id: int, reaction: Reaction

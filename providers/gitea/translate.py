@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from providers.vocabulary import (
     Comment,
     CommitState,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
@@ -129,12 +130,22 @@ def status_report_from(status: Mapping[str, Any]) -> StatusReport:
 
 
 def comment_from(comment: Mapping[str, Any]) -> Comment:
+    """A comment. Gitea fills `pull_request_url` (…/pulls/12) for a pull request's comments
+    and `issue_url` for an issue's. Gitea's users carry no bot flag (a bot is an ordinary
+    account there), so `author_is_bot` stays False."""
+    url = comment.get("pull_request_url") or comment.get("issue_url")
     return Comment(
         id=int(comment["id"]),
         body=str(comment.get("body") or ""),
         author=_login(comment.get("user")),
         url=comment.get("html_url") or None,
+        pull_request=_number_at_end(url),
     )
+
+
+def identity_from(user: Mapping[str, Any]) -> Identity:
+    """`GET /user`: the token's user."""
+    return Identity(login=str(user["login"]))
 
 
 def pull_request_from(pull: Mapping[str, Any]) -> PullRequest:
@@ -208,6 +219,11 @@ def changed_files(commits: list[Mapping[str, Any]]) -> list[str]:
         for changed in commit.get("files") or []:
             files.setdefault(str(changed.get("filename")), None)
     return list(files)
+
+
+def _number_at_end(url: Any) -> int | None:
+    last = urlsplit(url).path.rstrip("/").rpartition("/")[2] if isinstance(url, str) else ""
+    return int(last) if last.isdigit() else None
 
 
 def _login(user: Any) -> str | None:

@@ -14,6 +14,7 @@ import jwt
 
 from providers.errors import ProviderError
 from providers.mask import Mask
+from providers.vocabulary import TokenScope
 
 __all__ = [
     "JWT_BACKDATE_SECONDS",
@@ -38,8 +39,14 @@ JWT_LIFETIME_SECONDS = 600
 REFRESH_MARGIN_SECONDS = 300.0
 _DEFAULT_TOKEN_LIFETIME = 3600.0
 
-# (path, jwt) -> the JSON answer of POST {path} made with `Authorization: Bearer <jwt>`.
-TokenRequest = Callable[[str, str], Awaitable[Mapping[str, Any]]]
+
+class TokenRequest(Protocol):
+    """(path, jwt[, body]) -> the JSON answer of POST {path} made with `Authorization: Bearer
+    <jwt>`; without a body (an unscoped token) the request has none."""
+
+    def __call__(
+        self, path: str, app_jwt: str, body: Mapping[str, Any] | None = None, /
+    ) -> Awaitable[Mapping[str, Any]]: ...
 
 
 class Credentials(Protocol):
@@ -60,6 +67,11 @@ class Credentials(Protocol):
         """Have `mask` hide every secret these credentials hold, and each one they mint later."""
         ...
 
+    async def app_jwt(self) -> str | None:
+        """The App's own JWT, for the calls only the App may make (`GET /app`); None for a
+        plain token."""
+        ...
+
 
 class TokenAuth:
     """A personal access token (or any token): sent as `Authorization: Bearer <token>`."""
@@ -78,6 +90,9 @@ class TokenAuth:
     def teach(self, mask: Mask) -> None:
         mask.add(self._token)
 
+    async def app_jwt(self) -> str | None:
+        return None
+
     def __repr__(self) -> str:
         return "TokenAuth(token=***)"
 
@@ -88,8 +103,12 @@ class _InstallationToken:
     expires_at: float  # epoch seconds
 
 
+# A cached token's key: the installation, and the scope it was minted for (None: unscoped).
+_TokenKey = tuple[int, TokenScope | None]
+
+
 class GitHubApp:
-    """One GitHub App: signs JWTs and keeps one installation token per installation.
+    """One GitHub App: signs JWTs and keeps one installation token per installation and scope.
 
     `private_key` is the PEM text (see `pem_text`); reading a key file is the caller's job.
     """
@@ -106,8 +125,8 @@ class GitHubApp:
         self._key = pem_text(private_key)
         self._clock = clock
         self._refresh_margin = refresh_margin
-        self._tokens: dict[int, _InstallationToken] = {}
-        self._locks: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+        self._tokens: dict[_TokenKey, _InstallationToken] = {}
+        self._locks: dict[_TokenKey, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
 
     def __repr__(self) -> str:
         return f"GitHubApp(app_id={self.app_id}, private_key=***)"
@@ -123,64 +142,81 @@ class GitHubApp:
         }
         return jwt.encode(claims, self._key, algorithm="RS256")
 
-    async def installation_token(self, installation_id: int, request_token: TokenRequest) -> str:
-        """The installation's token: the cached one while fresh, else one fetch for all callers."""
-        if (cached := self._fresh_token(installation_id)) is not None:
+    async def installation_token(
+        self,
+        installation_id: int,
+        request_token: TokenRequest,
+        scope: TokenScope | None = None,
+    ) -> str:
+        """The installation's token for `scope`: the cached one while fresh, else one fetch
+        for all callers. A scope that narrows nothing is the unscoped token."""
+        key = _token_key(installation_id, scope)
+        if (cached := self._fresh_token(key)) is not None:
             return cached
-        async with self._lock(installation_id):
+        async with self._lock(key):
             # Whoever held the lock before us may have fetched it already.
-            if (cached := self._fresh_token(installation_id)) is not None:
+            if (cached := self._fresh_token(key)) is not None:
                 return cached
             path = f"/app/installations/{installation_id}/access_tokens"
-            answer = await request_token(path, await self.jwt())
+            body = _token_request_body(key[1])
+            app_jwt = await self.jwt()
+            answer = await (
+                request_token(path, app_jwt, body) if body else request_token(path, app_jwt)
+            )
             token = _installation_token(
                 answer, default_expiry=self._clock() + _DEFAULT_TOKEN_LIFETIME
             )
             if token is None:
                 raise ProviderError("GitHub", "POST", path, detail="the answer carries no token")
-            self._tokens[installation_id] = token
+            self._tokens[key] = token
             return token.token
 
-    def forget(self, installation_id: int) -> None:
-        self._tokens.pop(installation_id, None)
+    def forget(self, installation_id: int, scope: TokenScope | None = None) -> None:
+        self._tokens.pop(_token_key(installation_id, scope), None)
 
     def teach(self, mask: Mask) -> None:
         """Have `mask` hide the private key (each of its lines too)."""
         mask.add(self._key)
 
-    def _fresh_token(self, installation_id: int) -> str | None:
-        token = self._tokens.get(installation_id)
+    def _fresh_token(self, key: _TokenKey) -> str | None:
+        token = self._tokens.get(key)
         if token is None or self._clock() >= token.expires_at - self._refresh_margin:
             return None
         return token.token
 
-    def _lock(self, installation_id: int) -> asyncio.Lock:
+    def _lock(self, key: _TokenKey) -> asyncio.Lock:
         # An asyncio.Lock belongs to the loop that first waits on it; a process-wide App can
         # outlive a loop (tests, `asyncio.run` per CLI command), so keep one lock per loop.
         loop = asyncio.get_running_loop()
-        held = self._locks.get(installation_id)
+        held = self._locks.get(key)
         if held is None or held[0] is not loop:
             held = (loop, asyncio.Lock())
-            self._locks[installation_id] = held
+            self._locks[key] = held
         return held[1]
 
 
 class InstallationAuth:
     """An App acting as one installation: `Authorization: Bearer <installation token>`.
 
+    With a `scope`, the tokens reach only its repositories, with only its permissions.
     Every mask it was taught with learns each installation token before the token is used.
     """
 
     is_app = True
 
-    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+    def __init__(
+        self, app: GitHubApp, installation_id: int, scope: TokenScope | None = None
+    ) -> None:
         self.app = app
         self.installation_id = installation_id
+        self.scope = scope
         self._masks: list[Mask] = []
         self._taught: str | None = None
 
     async def authorization(self, request_token: TokenRequest) -> str:
-        token = await self.app.installation_token(self.installation_id, request_token)
+        token = await self.app.installation_token(
+            self.installation_id, request_token, scope=self.scope
+        )
         if token != self._taught:
             for mask in self._masks:
                 mask.add(token)  # a fresh token: learnt here, before it goes anywhere
@@ -190,15 +226,22 @@ class InstallationAuth:
         return f"Bearer {token}"
 
     def forget(self) -> None:
-        self.app.forget(self.installation_id)
+        self.app.forget(self.installation_id, self.scope)
 
     def teach(self, mask: Mask) -> None:
         self.app.teach(mask)
         if all(known is not mask for known in self._masks):
             self._masks.append(mask)
 
+    async def app_jwt(self) -> str | None:
+        return await self.app.jwt()
+
     def __repr__(self) -> str:
-        return f"InstallationAuth(app_id={self.app.app_id}, installation_id={self.installation_id})"
+        scope = f", scope={self.scope!r}" if self.scope is not None and self.scope.narrows else ""
+        return (
+            f"InstallationAuth(app_id={self.app.app_id}, "
+            f"installation_id={self.installation_id}{scope})"
+        )
 
 
 _SHARED_APPS: dict[tuple[str, int, str], GitHubApp] = {}
@@ -219,6 +262,20 @@ def shared_app(api_url: str, app_id: int, private_key: str) -> GitHubApp:
 def forget_shared_apps() -> None:
     """Drop every cached App and its tokens (tests; after rotating the App's key)."""
     _SHARED_APPS.clear()
+
+
+def _token_key(installation_id: int, scope: TokenScope | None) -> _TokenKey:
+    return (installation_id, scope if scope is not None and scope.narrows else None)
+
+
+def _token_request_body(scope: TokenScope | None) -> dict[str, Any]:
+    """The access-token request's body: only what the scope names (nothing if unscoped)."""
+    body: dict[str, Any] = {}
+    if scope is not None and scope.repositories:
+        body["repositories"] = list(scope.repositories)
+    if scope is not None and scope.permissions:
+        body["permissions"] = dict(scope.permissions)
+    return body
 
 
 def _installation_token(

@@ -10,12 +10,13 @@ import base64
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from providers.base import Provider
-from providers.errors import NotFound, ProviderError, ValidationFailed
+from providers.errors import NotFound, ProviderError
+from providers.github import actions
 from providers.github.auth import Credentials
 from providers.github.translate import (
     check_report_from,
@@ -25,7 +26,7 @@ from providers.github.translate import (
     deployment_body,
     deployment_from,
     deployment_status_body,
-    dispatched_runs_query,
+    identity_from,
     permission_from,
     pull_request_from,
     ref_segment,
@@ -48,11 +49,11 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
     Repo,
-    RunStatus,
     StatusReport,
     WorkflowRun,
 )
@@ -60,7 +61,6 @@ from providers.vocabulary import (
 __all__ = ["GitHubClient"]
 
 _PER_PAGE = 100
-_RUN_LOOKUP_DELAYS = (1.0, 2.0, 3.0, 5.0, 5.0)  # waiting for a dispatched run to be listed
 
 
 class GitHubClient(Provider):
@@ -98,6 +98,7 @@ class GitHubClient(Provider):
             retry=self._retry,
             mask=mask,
         )
+        self._identity: Identity | None = None
 
     def __repr__(self) -> str:
         return f"GitHubClient(api_url={self._api_url!r}, credentials={self._credentials!r})"
@@ -109,6 +110,18 @@ class GitHubClient(Provider):
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+
+    async def identity(self) -> Identity:
+        """As an App, its bot `<slug>[bot]` (`GET /app`, signed with the App's JWT: an
+        installation token may not read it); with a token, the token's user (`GET /user`)."""
+        if self._identity is None:
+            app_jwt = await self._credentials.app_jwt()
+            if app_jwt is not None:
+                answer = await self._api.get_as_app("/app", app_jwt)
+            else:
+                answer = await self._get("/user")
+            self._identity = identity_from(answer, app=app_jwt is not None)
+        return self._identity
 
     # Commit statuses and checks
 
@@ -193,6 +206,10 @@ class GitHubClient(Provider):
         async for item in self._iter(path):
             yield comment_from(item)
 
+    async def get_comment(self, repo: Repo, number: int, comment_id: int) -> Comment:
+        """Comments are addressed by id within the repository; `issue_url` says whose it is."""
+        return comment_from(await self._get(f"{repo_path(repo)}/issues/comments/{comment_id}"))
+
     async def add_reaction(
         self, repo: Repo, number: int, comment_id: int, reaction: Reaction
     ) -> None:
@@ -252,24 +269,9 @@ class GitHubClient(Provider):
         dispatch, and take the newest — which can be a run someone else dispatched at the
         same moment.
         """
-        workflow_path = f"{repo_path(repo)}/actions/workflows/{segment(workflow)}"
-        body: dict[str, Any] = {"ref": ref, "inputs": dict(inputs or {})}
-        dispatched_at = self._retry.clock()
-        try:
-            answer = await self._post(
-                f"{workflow_path}/dispatches", {**body, "return_run_details": True}
-            )
-        except ValidationFailed as error:
-            if "return_run_details" not in error.detail:
-                raise
-            answer = await self._post(f"{workflow_path}/dispatches", body)
-        if isinstance(answer, Mapping) and answer.get("workflow_run_id"):
-            return WorkflowRun(
-                id=int(answer["workflow_run_id"]),
-                status=RunStatus.QUEUED,
-                url=answer.get("html_url"),
-            )
-        return await self._find_dispatched_run(workflow_path, ref, since=dispatched_at)
+        return await actions.trigger_workflow(
+            self._api, self._retry, self._api_url, repo, workflow, ref, inputs
+        )
 
     async def get_workflow_run(self, repo: Repo, run_id: int | str) -> WorkflowRun:
         return workflow_run_from(await self._get(f"{repo_path(repo)}/actions/runs/{run_id}"))
@@ -322,20 +324,3 @@ class GitHubClient(Provider):
 
     async def _patch(self, path: str, body: Mapping[str, Any]) -> Any:
         return await self._api.patch(path, data=dict(body), accept=ACCEPT)
-
-    async def _find_dispatched_run(
-        self, workflow_path: str, ref: str, *, since: float
-    ) -> WorkflowRun:
-        query = dispatched_runs_query(ref, since=since)
-        for delay in (0.0, *_RUN_LOOKUP_DELAYS):
-            if delay:
-                await self._retry.sleep(delay)  # the run is listed a moment after dispatch
-            runs = (await self._get(f"{workflow_path}/runs?{query}")).get("workflow_runs", [])
-            if runs:
-                return workflow_run_from(max(runs, key=lambda run: (run["created_at"], run["id"])))
-        raise NotFound(
-            self._api.host,
-            "GET",
-            f"{urlsplit(self._api_url).path}{workflow_path}/runs",
-            detail="the workflow was dispatched but its run did not appear; look in Actions",
-        )

@@ -16,6 +16,7 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Repo,
@@ -206,12 +207,30 @@ def permission_from(data: Mapping[str, Any]) -> Permission:
 
 
 def comment_from(data: Mapping[str, Any]) -> Comment:
+    """An issue comment; a pull request's conversation is its issue's, so `issue_url`
+    (…/issues/7) names the pull request too."""
+    user = data.get("user") or {}
     return Comment(
         id=int(data["id"]),
         body=data.get("body") or "",
-        author=(data.get("user") or {}).get("login"),
+        author=user.get("login"),
         url=data.get("html_url"),
+        author_is_bot=user.get("type") == "Bot",
+        pull_request=number_at_end(data.get("issue_url")),
     )
+
+
+def identity_from(data: Mapping[str, Any], *, app: bool) -> Identity:
+    """`GET /app` (the App: its bot is `<slug>[bot]`) or `GET /user` (a token's user)."""
+    if app:
+        return Identity(login=f"{data['slug']}[bot]", is_app=True)
+    return Identity(login=str(data["login"]))
+
+
+def number_at_end(url: Any) -> int | None:
+    """The number a URL's path ends with (`…/issues/7` -> 7), or None."""
+    last = urlsplit(url).path.rstrip("/").rpartition("/")[2] if isinstance(url, str) else ""
+    return int(last) if last.isdigit() else None
 
 
 def pull_request_from(data: Mapping[str, Any]) -> PullRequest:

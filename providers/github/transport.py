@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +48,7 @@ class ShipyardGitHubAPI(GitHubAPI):
         self.host = f"GitHub ({urlsplit(base_url).netloc})"
         self._credentials = credentials
         self._mask = mask
+        self._signing: Counter[str] = Counter()  # App JWTs in flight here, masked meanwhile
         self._boundary = Boundary(
             self.host,
             retry,
@@ -67,17 +70,34 @@ class ShipyardGitHubAPI(GitHubAPI):
             self._credentials.forget()
             raise
 
-    async def request_token(self, path: str, app_jwt: str) -> Mapping[str, Any]:
-        """POST an installation-token request signed with the App's JWT (through `_request`).
+    async def request_token(
+        self, path: str, app_jwt: str, body: Mapping[str, Any] | None = None, /
+    ) -> Mapping[str, Any]:
+        """POST an installation-token request signed with the App's JWT (through `_request`),
+        with `body` (a scope) as JSON, or no body at all."""
+        with self._signed_with(app_jwt):
+            data: Any = dict(body) if body else b""
+            answer = await self.post(path, data=data, jwt=app_jwt, accept=ACCEPT)
+        return answer if isinstance(answer, Mapping) else {}
 
-        The JWT is a credential for its ten minutes: the mask learns it before it is sent.
-        """
+    async def get_as_app(self, path: str, app_jwt: str) -> Any:
+        """GET what only the App itself may read (`/app`), signed with its JWT."""
+        with self._signed_with(app_jwt):
+            return await self.getitem(path, jwt=app_jwt, accept=ACCEPT)
+
+    @contextmanager
+    def _signed_with(self, app_jwt: str) -> Iterator[None]:
+        """The JWT is a credential for its ten minutes: the mask learns it before it is sent,
+        and forgets it once no request in flight carries it (its errors were masked)."""
+        self._signing[app_jwt] += 1
         self._mask.add(app_jwt)
         try:
-            answer = await self.post(path, data=b"", jwt=app_jwt, accept=ACCEPT)
+            yield
         finally:
-            self._mask.forget(app_jwt)  # used once; its errors were masked on the way
-        return answer if isinstance(answer, Mapping) else {}
+            self._signing[app_jwt] -= 1
+            if not self._signing[app_jwt]:
+                del self._signing[app_jwt]
+                self._mask.forget(app_jwt)
 
 
 def _error_detail(content: bytes) -> str:

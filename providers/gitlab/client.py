@@ -7,6 +7,7 @@ retry policy). Translation to GitLab's words lives in `providers.gitlab.translat
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from providers.base import Provider
@@ -19,6 +20,7 @@ from providers.gitlab.translate import (
     comment_from,
     draft_title,
     encode,
+    identity_from,
     is_from_fork,
     latest_reports,
     permission_for,
@@ -36,6 +38,7 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
@@ -67,12 +70,19 @@ class GitLabClient(Provider):
         timeout: float = 30.0,
     ) -> None:
         self._http = GitLabTransport(url, token, mask=mask, retry=retry, timeout=timeout)
+        self._identity: Identity | None = None
 
     def __repr__(self) -> str:
         return f"GitLabClient(url={self._http.url!r})"
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def identity(self) -> Identity:
+        """The token's user (`GET /user`), looked up once."""
+        if self._identity is None:
+            self._identity = identity_from((await self._http.request("GET", "/user")).data)
+        return self._identity
 
     # Commit statuses (check runs: the base class turns them into statuses)
 
@@ -152,6 +162,11 @@ class GitLabClient(Provider):
         async for note in self._paginate(self._notes(repo, number), query):
             if not note.get("system"):
                 yield comment_from(note)
+
+    async def get_comment(self, repo: Repo, number: int, comment_id: int) -> Comment:
+        """The note, read through its merge request: a note of another one is a 404."""
+        answer = await self._http.request("GET", f"{self._notes(repo, number)}/{comment_id}")
+        return replace(comment_from(answer.data), pull_request=number)
 
     async def add_reaction(
         self, repo: Repo, number: int, comment_id: int, reaction: Reaction

@@ -10,6 +10,7 @@ from providers.vocabulary import (
     Comment,
     CommitState,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
@@ -139,10 +140,23 @@ def latest_reports(statuses: list[Mapping[str, Any]]) -> list[StatusReport]:
 
 
 def comment_from(note: Mapping[str, Any]) -> Comment:
+    """A note. `author.bot` is true for project / group access-token bot users (absent on
+    older GitLab: False); a system note ("added 1 commit") is GitLab's own, so a bot's."""
     author = note.get("author") or {}
+    on_merge_request = note.get("noteable_type") == "MergeRequest"
+    iid = note.get("noteable_iid")
     return Comment(
-        id=int(note["id"]), body=str(note.get("body") or ""), author=author.get("username")
+        id=int(note["id"]),
+        body=str(note.get("body") or ""),
+        author=author.get("username"),
+        author_is_bot=bool(author.get("bot")) or bool(note.get("system")),
+        pull_request=int(iid) if on_merge_request and isinstance(iid, int) else None,
     )
+
+
+def identity_from(user: Mapping[str, Any]) -> Identity:
+    """`GET /user`: the token's user (a project / group token's is its bot user)."""
+    return Identity(login=str(user["username"]))
 
 
 def pull_request_from(mr: Mapping[str, Any]) -> PullRequest:

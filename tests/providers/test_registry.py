@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
+import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -15,11 +17,12 @@ from providers.github import GitHubClient, GitHubConfig, forget_shared_apps
 from providers.gitlab import GitLabClient, GitLabConfig
 from providers.not_configured import NotConfiguredProvider
 from providers.registry import HOSTS, HostConfigs, create_provider
-from providers.vocabulary import Repo
+from providers.vocabulary import Repo, TokenScope
 
 GITHUB_TOKEN = "ghp_RegistryT0ken0123456789"
 GITLAB_TOKEN = "glpat-RegistryT0ken"
 GITEA_TOKEN = "gta_registry0123456789"
+GITHUB_API = "https://api.github.com"
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +105,41 @@ async def test_github_is_the_app_installation_given_one_else_the_token() -> None
     finally:
         await as_app.aclose()
         await with_token.aclose()
+
+
+async def test_the_token_scope_reaches_githubs_installation_tokens() -> None:
+    # The App's installation token is minted for the scope (the body names only it).
+    configs = HostConfigs(
+        mask=Masker(), github=GitHubConfig(api_url=GITHUB_API, app_id=12, private_key=private_pem())
+    )
+    scope = TokenScope(repositories=("web",), permissions=(("statuses", "write"),))
+    client = create_provider("github", configs, installation_id=55, scope=scope)
+    assert isinstance(client, GitHubClient)
+    with respx.mock(base_url=GITHUB_API, assert_all_called=True) as api:
+        token = api.post("/app/installations/55/access_tokens").respond(
+            201, json={"token": "ghs_scoped", "expires_at": "2099-01-01T00:00:00Z"}
+        )
+        repo = api.get("/repos/acme/web").respond(200, json={"default_branch": "main"})
+        assert await client.default_branch(Repo("acme/web")) == "main"
+    assert json.loads(token.calls.last.request.content) == {
+        "repositories": ["web"],
+        "permissions": {"statuses": "write"},
+    }
+    assert repo.calls.last.request.headers["authorization"] == "Bearer ghs_scoped"
+    await client.aclose()
+
+
+async def test_hosts_without_scoped_tokens_ignore_the_scope() -> None:
+    configs = HostConfigs(
+        mask=Masker(),
+        gitlab=GitLabConfig(url="https://gitlab.example", token=GITLAB_TOKEN),
+        gitea=GiteaConfig(url="https://gitea.example", token=GITEA_TOKEN),
+    )
+    scope = TokenScope(repositories=("web",))
+    clients = [create_provider(name, configs, scope=scope) for name in ("gitlab", "gitea")]
+    clients.append(create_provider("forgejo", configs, installation_id=3, scope=scope))
+    try:
+        assert [type(client) for client in clients] == [GitLabClient, GiteaClient, GiteaClient]
+    finally:
+        for client in clients:
+            await client.aclose()

@@ -264,6 +264,7 @@ async def test_post_comment(client: GiteaClient, api: respx.MockRouter) -> None:
         body="<!-- shipyard:ci -->\nTests: passed",
         author="shipyard-bot",
         url=f"{WEB}/harbour/shipyard-demo/pulls/12#issuecomment-301",
+        pull_request=12,  # from pull_request_url
     )
 
 
@@ -320,9 +321,17 @@ async def test_iter_comments_is_one_request_without_paging(
     assert_request(route.calls.last.request, "GET", f"{R}/issues/12/comments")
 
 
+async def knows_itself(client: GiteaClient, api: respx.MockRouter) -> None:
+    """Shipyard has looked itself up already (once per client); calls are counted from here."""
+    api.get("/user").respond(200, json={"id": 9, "login": "shipyard-bot"})
+    await client.identity()
+    api.calls.clear()  # the router's record only: the route still counts its call
+
+
 async def test_upsert_finds_the_marked_comment_deep_in_a_long_thread_and_patches_it(
     client: GiteaClient, api: respx.MockRouter
 ) -> None:
+    await knows_itself(client, api)
     listing = api.get(f"{R}/issues/12/comments").respond(200, json=comments(140, marked_at=127))
     patched = api.patch(f"{R}/issues/comments/1127").respond(
         200, json={**sample("comment"), "id": 1127, "body": "new"}

@@ -24,7 +24,6 @@ from providers.github import (
     GitHubConfig,
     InstallationAuth,
     client_for,
-    forget_shared_apps,
     pem_text,
     shared_app,
 )
@@ -57,13 +56,6 @@ def public_pem(rsa_key: rsa.RSAPrivateKey) -> bytes:
     return rsa_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-
-
-@pytest.fixture(autouse=True)
-def no_shared_apps() -> Iterator[None]:
-    forget_shared_apps()
-    yield
-    forget_shared_apps()
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     DeploymentState,
+    Identity,
     Permission,
     PullRequest,
     Reaction,
@@ -51,6 +52,7 @@ from tests.support.samples import load_sample, sample_names
 INSTALLATION_TOKEN = "ghs_InstallationT0kenNeverToBeSeen42"
 REPO = Repo("octo-org/shipyard-demo")
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+BOT = "shipyard-bot"  # the token's user: who Shipyard is with a token
 
 
 class FakeInstallation:
@@ -69,6 +71,9 @@ class FakeInstallation:
 
     def teach(self, mask: Mask) -> None:
         mask.add(INSTALLATION_TOKEN)
+
+    async def app_jwt(self) -> str | None:
+        raise AssertionError("these tests never ask who the App is")
 
 
 @pytest.fixture
@@ -104,6 +109,19 @@ async def app_client(policy: RetryPolicy) -> AsyncIterator[GitHubClient]:
 def only_request(route: respx.Route) -> httpx.Request:
     assert route.call_count == 1
     return route.calls.last.request
+
+
+def user(login: str = BOT) -> dict[str, Any]:
+    """GET /user with a token: the token's user."""
+    return {"login": login, "id": 77, "type": "User", "site_admin": False}
+
+
+async def knows_itself(client: GitHubClient, api: respx.MockRouter) -> respx.Route:
+    """Shipyard has looked itself up already (once per client); calls are counted from here."""
+    route = api.get("/user").respond(200, json=user())
+    assert await client.identity() == Identity(login=BOT)
+    api.calls.clear()  # the router's record only: the route still counts its call
+    return route
 
 
 # Commit statuses and checks
@@ -344,6 +362,7 @@ async def test_post_comment(client: GitHubClient, api: respx.MockRouter) -> None
         body="<!-- shipyard:ci -->\nTests: passed",
         author="shipyard[bot]",
         url="https://github.com/octo-org/shipyard-demo/pull/7#issuecomment-1146825",
+        author_is_bot=True,  # "user": {"type": "Bot"}
     )
 
 
@@ -367,18 +386,22 @@ async def test_add_reaction(client: GitHubClient, api: respx.MockRouter) -> None
     )
 
 
-def comment_pages(marked_page: int | None) -> list[list[dict[str, Any]]]:
-    """Three pages of 100, 100 and 3 comments; the marked one (if any) on `marked_page`."""
+def comment_pages(
+    marked_page: int | None, *, planted_page: int | None = None
+) -> list[list[dict[str, Any]]]:
+    """Three pages of 100, 100 and 3 comments; Shipyard's marked one (if any) on
+    `marked_page`, and one someone else wrote with the same marker on `planted_page`."""
     pages = []
     for page, size in ((1, 100), (2, 100), (3, 3)):
         comments = []
         for index in range(size):
             comment_id = page * 1000 + index
-            body = f"comment {comment_id}"
+            body, author = f"comment {comment_id}", "mira"
             if page == marked_page and index == 1:
-                body = f"{comment_marker('ci')}\nTests: running"
-            user = {"login": "shipyard[bot]" if "shipyard:" in body else "mira"}
-            comments.append({"id": comment_id, "body": body, "user": user})
+                body, author = f"{comment_marker('ci')}\nTests: running", BOT
+            if page == planted_page and index == 2:
+                body, author = f"{comment_marker('ci')}\nTests: passed (trust me)", "mallory"
+            comments.append({"id": comment_id, "body": body, "user": {"login": author}})
         pages.append(comments)
     return pages
 
@@ -421,6 +444,7 @@ async def test_iter_comments_follows_link_pagination(
 async def test_upsert_updates_the_marked_comment_on_page_three(
     client: GitHubClient, api: respx.MockRouter
 ) -> None:
+    await knows_itself(client, api)
     pages = comment_pages(marked_page=3)
     api.get(f"{R}/issues/7/comments").mock(side_effect=paginate(pages))
     later = api.get("/repositories/1296269/issues/7/comments").mock(side_effect=paginate(pages))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -42,10 +42,9 @@ from providers.vocabulary import (
     comment_marker,
 )
 from tests.support.clock import FakeClock
+from tests.support.gitlab import BASE, TOKEN, sent
 from tests.support.samples import load_sample
 
-TOKEN = "glpat-Zx9Secret-Tok3n"
-BASE = "https://gitlab.example.com"
 API = f"{BASE}/api/v4"
 REPO = Repo("group/sub/project")
 PROJECT = f"{API}/projects/group%2Fsub%2Fproject"  # the project path, URL-encoded
@@ -70,24 +69,6 @@ async def client(clock: FakeClock) -> AsyncIterator[GitLabClient]:
     provider = GitLabClient(BASE, TOKEN, mask=Masker(), retry=policy)
     yield provider
     await provider.aclose()
-
-
-@pytest.fixture
-def api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:  # fails the test if a registered answer is unused
-        yield mock
-
-
-def sent(api: responses.RequestsMock, index: int, method: str, url: str, body: Any = None) -> None:
-    """Call `index` was `method url` (path and query exact), authenticated, with JSON `body`."""
-    request = api.calls[index].request
-    assert (request.method, request.url) == (method, url)
-    assert request.headers["PRIVATE-TOKEN"] == TOKEN
-    if body is None:
-        assert not request.body
-    else:
-        assert request.headers["Content-Type"] == "application/json"
-        assert json.loads(request.body or b"") == body
 
 
 # Commit statuses and check runs
@@ -343,7 +324,7 @@ async def test_post_comment(client: GitLabClient, api: responses.RequestsMock) -
     comment = await client.post_comment(REPO, 7, body)
 
     sent(api, 0, "POST", NOTES, {"body": body})
-    assert comment == Comment(id=301, body=body, author="shipyard-bot")
+    assert comment == Comment(id=301, body=body, author="shipyard-bot", pull_request=7)
 
 
 async def test_update_comment(client: GitLabClient, api: responses.RequestsMock) -> None:
@@ -352,7 +333,7 @@ async def test_update_comment(client: GitLabClient, api: responses.RequestsMock)
     comment = await client.update_comment(REPO, 7, 301, "Deployed.")
 
     sent(api, 0, "PUT", f"{NOTES}/301", {"body": "Deployed."})
-    assert comment == Comment(id=301, body="Deployed.", author="shipyard-bot")
+    assert comment == Comment(id=301, body="Deployed.", author="shipyard-bot", pull_request=7)
 
 
 async def test_iter_comments_skips_system_notes(
@@ -363,7 +344,9 @@ async def test_iter_comments_skips_system_notes(
     comments = [comment async for comment in client.iter_comments(REPO, 7)]
 
     sent(api, 0, "GET", f"{NOTES}?sort=asc&order_by=created_at&per_page=100&page=1")
-    assert comments == [Comment(id=298, body="/deploy staging", author="alice")]
+    assert comments == [
+        Comment(id=298, body="/deploy staging", author="alice", pull_request=7)  # noteable_iid
+    ]
 
 
 async def test_iter_comments_follows_link_headers(
@@ -436,9 +419,17 @@ def notes_page(first_id: int, count: int) -> list[dict[str, Any]]:
     ]
 
 
+async def knows_itself(client: GitLabClient, api: responses.RequestsMock) -> None:
+    """Shipyard has looked itself up already (once per client); calls are counted from here."""
+    api.get(f"{API}/user", json={"id": 12, "username": "shipyard-bot", "bot": True})
+    await client.identity()
+    api.calls.reset()  # the record of calls only: the registered answer counts as used
+
+
 async def test_upsert_updates_the_marked_note_on_page_three(
     client: GitLabClient, api: responses.RequestsMock
 ) -> None:
+    await knows_itself(client, api)
     marked = {**sample("note"), "id": 777, "body": f"{comment_marker('deploy')}\nold"}
     api.get(NOTES, json=notes_page(1, 100), headers={"X-Next-Page": "2"}, match=[page(1)])
     api.get(NOTES, json=notes_page(101, 100), headers={"X-Next-Page": "3"}, match=[page(2)])
