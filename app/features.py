@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from app.intake import processing
 from app.intake.queueing import PROCESS_DELIVERY, ROUTE_DELIVERY
@@ -13,6 +14,7 @@ from app.intake.recovery import requeue_deliveries
 from app.pipelines import engine
 from app.pipelines import routing as pipelines_routing
 from app.pipelines.config import PIPELINES
+from app.pipelines.config.pull_requests import PULL_REQUESTS
 from app.pipelines.launch import START_RUN
 from app.pipelines.recovery import recover_runs
 from app.repo_config.reserved import RESERVED
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 # `.shipyard.yml`, section by section (the order of "did you mean" and "declares nothing").
-REPO_CONFIG = RepoConfigSchema([PIPELINES, *RESERVED])
+REPO_CONFIG = RepoConfigSchema([PIPELINES, *RESERVED, PULL_REQUESTS])
 
 # The queue jobs, by name: each body takes (services, attempt, *ids).
 JOBS: Mapping[str, JobBody] = {
@@ -62,7 +64,13 @@ def parse_config(
     return REPO_CONFIG.parse(text, filename=filename, context=context)
 
 
-def check_config_file(path: Path, *, step_types: Mapping[str, StepType] | None = None) -> list[str]:
-    """Every problem of the config file at `path`, one per line; [] when valid."""
-    context = {} if step_types is None else {"step_types": step_types}
-    return REPO_CONFIG.check_file(path, context=context)
+def check_config_file(
+    path: Path,
+    *,
+    step_types: Mapping[str, StepType] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Every problem of the config file at `path`, one per line; [] when valid. `context`
+    adds what the check knows (a repository's secret grants)."""
+    checked = {**(context or {}), **({} if step_types is None else {"step_types": step_types})}
+    return REPO_CONFIG.check_file(path, context=checked)

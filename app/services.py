@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
+from app.access.allowlist import RepoAllowlist
+from app.access.permissions import PermissionCache
 from app.db.engine import SessionFactory
 from app.repo_config.cache import ConfigCache
 from app.routing.router import EventRouter
@@ -16,12 +19,20 @@ from app.settings import Settings
 from jobqueue.base import JobQueue
 from providers.base import Provider
 from providers.registry import HostConfigs, create_provider
+from providers.vocabulary import TokenScope
 from steps.sandbox import SandboxPolicy
 
 __all__ = ["JobBody", "ProviderFactory", "ProviderPool", "Services", "StaleWork"]
 
-# (provider name, GitHub App installation id) -> a client for that host
-ProviderFactory = Callable[[str, int | None], Provider]
+
+class ProviderFactory(Protocol):
+    """(provider name, GitHub App installation id, token scope) -> a client for that host; a
+    scope narrows a GitHub App's token to some repositories and permissions (other hosts'
+    credentials cannot be narrowed, and ignore it)."""
+
+    def __call__(
+        self, name: str, installation_id: int | None, scope: TokenScope | None = None, /
+    ) -> Provider: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,8 @@ class Services:
     mask: Masker  # every credential this process holds; work masks with a child of it
     http: httpx.AsyncClient  # outbound HTTP for steps (and integrations)
     sandbox: SandboxPolicy  # where steps that run code run
+    allowlist: RepoAllowlist  # the repositories Shipyard acts on
+    permissions: PermissionCache  # people's roles on repositories, asked of the host
     router: EventRouter[Services]
     recovery: tuple[StaleWork, ...]  # each feature's finder of work the queue lost
 
@@ -51,18 +64,20 @@ start-up, when everything unfinished is suspect; False in a sweep). Returns how 
 
 
 class ProviderPool:
-    """One client per (host, installation), kept for the life of the process: a job reuses the
-    connections (and the TLS sessions) earlier jobs opened to the same host."""
+    """One client per (host, installation, scope), kept for the life of the process: a job
+    reuses the connections (and the TLS sessions) earlier jobs opened to the same host."""
 
     def __init__(self, configs: HostConfigs) -> None:
         self._configs = configs
-        self._clients: dict[tuple[str, int | None], Provider] = {}
+        self._clients: dict[tuple[str, int | None, TokenScope | None], Provider] = {}
 
-    def __call__(self, name: str, installation_id: int | None) -> Provider:
-        key = (name, installation_id)
+    def __call__(
+        self, name: str, installation_id: int | None, scope: TokenScope | None = None, /
+    ) -> Provider:
+        key = (name, installation_id, scope)
         if key not in self._clients:
             self._clients[key] = create_provider(
-                name, self._configs, installation_id=installation_id
+                name, self._configs, installation_id=installation_id, scope=scope
             )
         return self._clients[key]
 

@@ -15,12 +15,15 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from pydantic import SecretStr
 
+from app.access.allowlist import RepoAllowlist
+from app.access.permissions import PermissionCache
 from app.db.engine import create_engine, session_factory
 from app.db.schema import ensure_migrated
 from app.features import JOBS, RECOVERY, REPO_CONFIG, event_router
 from app.jobs import SERVICES, queue_functions
 from app.logs import masking_logs
 from app.repo_config.cache import ConfigCache
+from app.secrets.definitions import forbidden_paths, forbidden_variables
 from app.secrets.masker import Masker
 from app.secrets.resolvers import Secrets
 from app.services import ProviderFactory, ProviderPool, Services
@@ -83,10 +86,17 @@ async def open_services(
             queue=queue,
             providers=providers,
             config_cache=ConfigCache(REPO_CONFIG),
-            secrets=Secrets.from_environ(settings.environ),
+            secrets=Secrets.from_environ(
+                settings.environ,
+                own=mask,
+                forbidden_variables=forbidden_variables(settings),
+                forbidden_paths=forbidden_paths(settings),
+            ),
             mask=mask,
             http=http,
             sandbox=sandbox_policy(settings),
+            allowlist=repo_allowlist(settings),
+            permissions=PermissionCache(),
             router=event_router(),
             recovery=RECOVERY,
         )
@@ -158,6 +168,13 @@ def host_configs(settings: Settings, mask: Masker) -> HostConfigs:
         gitlab=GitLabConfig(url=settings.gitlab_url, token=secret(settings.gitlab_token)),
         gitea=GiteaConfig(url=settings.gitea_url, token=secret(settings.gitea_token)),
     )
+
+
+def repo_allowlist(settings: Settings) -> RepoAllowlist:
+    try:
+        return RepoAllowlist.parse(settings.repo_allowlist)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def sandbox_policy(settings: Settings) -> SandboxPolicy:

@@ -21,14 +21,15 @@ from steps.config_types import Duration
 from steps.secret_refs import SecretError, check_reference
 
 ANTHROPIC_VERSION = "2023-06-01"
-DEFAULT_API_KEY = "env://ANTHROPIC_API_KEY"
 _DETAIL_CHARS = 300
 _BACKTICKS = re.compile(r"`+")
 
 
 class AiReviewConfig(StepConfig):
     """`prompt` is rendered by the engine; the diff is appended to it in a fenced block.
-    `model` defaults to the server's SHIPYARD_AI_MODEL; `api_key` is a secret reference."""
+    `model` defaults to the server's SHIPYARD_AI_MODEL. `api_key` is a secret reference
+    (secret://NAME); without one, the server's own ANTHROPIC_API_KEY serves, used by Shipyard
+    for the call and never given to the run."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
@@ -36,13 +37,14 @@ class AiReviewConfig(StepConfig):
     model: str | None = Field(None, min_length=1)
     max_tokens: int = Field(1024, gt=0)
     max_diff_bytes: int = Field(200_000, gt=0)
-    api_key: str = DEFAULT_API_KEY
+    api_key: str | None = None
     timeout: Duration = 120.0
 
     @field_validator("api_key")
     @classmethod
-    def _api_key_is_reference(cls, value: str) -> str:
-        check_reference(value)
+    def _api_key_is_reference(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_reference(value)
         return value
 
 
@@ -183,8 +185,14 @@ async def _diff(ctx: StepContext, number: int) -> str:
 
 
 async def _api_key(ctx: StepContext, config: AiReviewConfig) -> str:
-    """The server's ANTHROPIC_API_KEY setting for the default reference, else the reference."""
-    if config.api_key == DEFAULT_API_KEY and ctx.ai.api_key:
+    """The reference's value; without one, the server's ANTHROPIC_API_KEY (none for a run whose
+    code is not trusted: it gets no secret of any kind)."""
+    if config.api_key is None:
+        if not ctx.ai.api_key:
+            raise StepFailed(
+                "ai_review: ANTHROPIC_API_KEY is not set on the server (or this run may use no "
+                "secrets); set it, or give api_key: secret://NAME"
+            )
         ctx.mask.add(ctx.ai.api_key)
         return ctx.ai.api_key
     try:

@@ -40,7 +40,7 @@ class SlackNotice(StepConfig):
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    webhook_url: str = "env://SLACK_WEBHOOK_URL"
+    webhook_url: str = "secret://SLACK_WEBHOOK_URL"
     text: str = Field(min_length=1)
 
     @field_validator("webhook_url")
@@ -65,7 +65,7 @@ class WebhookNotice(StepConfig):
         if is_reference(value):
             return _reference(value)
         if not value.startswith(("https://", "http://")):
-            raise ValueError("url must start with https:// or http://, or be env://NAME")
+            raise ValueError("url must start with https:// or http://, or be secret://NAME")
         return value
 
     @field_validator("secret")

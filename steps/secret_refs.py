@@ -2,10 +2,10 @@
 
 Config names a credential, never holds it. The forms:
 
-- `secret://NAME`: a secret the server defines and grants; what a repository's config names.
-- `env://VAR`: an environment variable of Shipyard's processes (server-side; repository configs
-  still use it until server-side definitions and grants land).
-- `file:///PATH`: a file's contents, such as a key file (server-side).
+- `secret://NAME`: a secret the server defines and grants to repositories; the only form a
+  repository's config may write.
+- `env://VAR`: an environment variable of Shipyard's processes (server-side definitions only).
+- `file:///PATH`: a file's contents, such as a key file (server-side definitions only).
 - `vault://<integration>/<path>#<key>`: a key of a Vault / OpenBao KV v2 secret (server-side).
 
 Resolving is the resolvers' work (`app.secrets`); this module only says what a string names.
@@ -24,6 +24,7 @@ __all__ = [
     "ACCEPTED_FORMS",
     "REPOSITORY_SCHEMES",
     "SCHEMES",
+    "SERVER_FORMS",
     "SecretError",
     "SecretRef",
     "check_reference",
@@ -33,9 +34,11 @@ __all__ = [
 
 Scheme = Literal["secret", "env", "file", "vault"]
 SCHEMES: tuple[Scheme, ...] = ("secret", "env", "file", "vault")
-# What a repository's config may write: never file:// (it would read the server's files).
-REPOSITORY_SCHEMES: tuple[Scheme, ...] = ("secret", "env", "vault")
-ACCEPTED_FORMS = "secret://NAME, env://NAME or vault://<integration>/<path>#<key>"
+# What a repository's config may write: a name the server defines and grants, never where a
+# value lives (env://GITHUB_TOKEN, file:///etc/… would let a repository read the server's own).
+REPOSITORY_SCHEMES: tuple[Scheme, ...] = ("secret",)
+ACCEPTED_FORMS = "secret://NAME"
+SERVER_FORMS = "env://VAR, file:///absolute/path or vault://<integration>/<path>#<key>"
 
 _SECRET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 _INTEGRATION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -79,13 +82,16 @@ def check_reference(value: str) -> None:
 def parse_reference(value: str, *, allowed: tuple[Scheme, ...] = SCHEMES) -> SecretRef:
     """The reference `value` is, or SecretError saying what is wrong with it."""
     scheme, separator, rest = value.partition("://")
-    if separator and scheme == "file" and scheme not in allowed:
-        raise SecretError(
-            "file:// references are for the server's own secret definitions; "
-            f"a repository's config names a secret as {ACCEPTED_FORMS}"
-        )
+    if separator and scheme in SCHEMES and scheme not in allowed:
+        if allowed == REPOSITORY_SCHEMES:
+            raise SecretError(
+                f"{scheme}:// references are for the server's own secret definitions; a "
+                "repository's config names a secret as secret://NAME, which the server "
+                "defines and grants (`shipyard secrets define`)"
+            )
+        raise SecretError(f"{scheme}:// is not accepted here; use {SERVER_FORMS}")
     if not separator or scheme not in allowed:
-        raise SecretError(_not_a_reference(value))
+        raise SecretError(_not_a_reference(value, allowed))
     if scheme == "env":
         if not ENV_NAME.fullmatch(rest):
             raise SecretError(
@@ -116,10 +122,11 @@ def parse_reference(value: str, *, allowed: tuple[Scheme, ...] = SCHEMES) -> Sec
     return SecretRef("vault", path=path.strip("/"), integration=integration, key=key)
 
 
-def _not_a_reference(value: str) -> str:
+def _not_a_reference(value: str, allowed: tuple[Scheme, ...]) -> str:
     scheme = _SCHEME.match(value)
     got = f"a {scheme.group(1)}:// value" if scheme else "a literal value"
+    forms = ACCEPTED_FORMS if allowed == REPOSITORY_SCHEMES else SERVER_FORMS
     return (
-        f"a secret must be a reference, {ACCEPTED_FORMS}, got {got}; "
+        f"a secret must be a reference, {forms}, got {got}; "
         "secret values are never written into configuration"
     )

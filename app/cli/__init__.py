@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import config, db, deliveries, receive, runs, serve
+from app.cli import config, db, deliveries, receive, runs, secrets, serve
 
 __all__ = ["main"]
 
@@ -23,5 +23,6 @@ for command in (
     config.config_group,
     runs.run_pipeline,
     runs.runs_group,
+    secrets.secrets_group,
 ):
     main.add_command(command)

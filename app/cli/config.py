@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from app.cli.support import load_settings, with_database
+
 __all__ = ["config_group"]
 
 
@@ -17,11 +19,26 @@ def config_group() -> None:
 
 @config_group.command("check")
 @click.argument("file", default=".shipyard.yml", type=click.Path(path_type=Path, dir_okay=False))
-def config_check(file: Path) -> None:
+@click.option(
+    "--repo",
+    default=None,
+    help="host:owner/name: also check that every secret:// it names is granted to it "
+    "(reads this server's secret definitions).",
+)
+def config_check(file: Path, repo: str | None) -> None:
     """Validate FILE (default .shipyard.yml) with the messages a commit status would show."""
     from app.features import check_config_file
+    from app.pipelines.config.references import GRANTS
+    from app.secrets.definitions import SecretGrants, all_definitions
 
-    problems = check_config_file(file)
+    context: dict[str, object] = {}
+    if repo is not None:
+        host, colon, name = repo.partition(":")
+        if not colon or not name:
+            raise click.BadParameter("give host:owner/name, as in github:acme/web")
+        definitions = with_database(load_settings(), all_definitions)
+        context[GRANTS] = SecretGrants.for_repository(definitions.values(), host, name)
+    problems = check_config_file(file, context=context)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

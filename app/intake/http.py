@@ -67,17 +67,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _check_signature(
     spec: WebhookSpec, settings: Settings, headers: dict[str, str], body: bytes
-) -> None:
+) -> bool:
+    """True when the delivery proved it came from the host; False when it was let in
+    unsigned (SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS); BadSignature otherwise."""
     secret = settings.webhook_secret(spec.provider)
     if secret is None:
         if settings.allow_unsigned_webhooks:
-            return
+            return False
         raise BadSignature(
             f"{spec.display_name} deliveries are refused: no webhook secret is configured. "
             f"Set {spec.key_setting} (or SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS=true for local "
             "experiments)."
         )
     spec.verify(headers, body, secret)
+    return True
 
 
 async def receive_webhook(request: Request) -> JSONResponse:
@@ -94,7 +97,7 @@ async def receive_webhook(request: Request) -> JSONResponse:
         return _error(400, "client disconnected before the body was complete")
     headers = {name.lower(): value for name, value in request.headers.items()}
     try:
-        _check_signature(spec, settings, headers, body)
+        signed = _check_signature(spec, settings, headers, body)
     except BadSignature as error:
         return _error(401, str(error))
 
@@ -108,7 +111,8 @@ async def receive_webhook(request: Request) -> JSONResponse:
     except UnsupportedMediaType as error:
         return _error(415, str(error))
 
-    delivery_id = spec.delivery_id(headers) or "sha256-" + hashlib.sha256(body).hexdigest()
+    digest = hashlib.sha256(body).hexdigest()
+    delivery_id = spec.delivery_id(headers) or f"sha256-{digest}"
     delivery_context.set(delivery_id)
     is_ping = event in spec.ping_events
     row = Delivery(
@@ -118,6 +122,8 @@ async def receive_webhook(request: Request) -> JSONResponse:
         action=delivery_action(payload),
         headers=spec.stored_headers(headers),
         body=body,
+        body_sha256=digest,
+        signed=signed,
         # Stored as queued, then enqueued: one write on the hot path. If the process dies in
         # between, start-up recovery enqueues every unfinished delivery, queued ones included.
         status=DeliveryStatus.IGNORED if is_ping else DeliveryStatus.QUEUED,
@@ -130,7 +136,9 @@ async def receive_webhook(request: Request) -> JSONResponse:
         return _error(503, "the delivery could not be stored; please redeliver it")
 
     answer = {"delivery_id": delivery_id, "provider": spec.provider, "event": event}
-    if stored.duplicate:
+    if stored.duplicate and not (
+        stored.status == DeliveryStatus.FAILED and await _retry(sessions, stored.id)
+    ):
         log.info("duplicate delivery acknowledged")
         return JSONResponse({**answer, "status": "duplicate", "duplicate": True}, status_code=200)
     if is_ping:
@@ -145,6 +153,15 @@ async def receive_webhook(request: Request) -> JSONResponse:
             log.exception("could not mark the delivery for the sweep; start-up will enqueue it")
         return JSONResponse({**answer, "status": "stored"}, status_code=202)
     return JSONResponse({**answer, "status": "queued"}, status_code=202)
+
+
+async def _retry(sessions: SessionFactory, delivery_pk: int) -> bool:
+    """A copy of a delivery that failed is a redelivery: process it again."""
+    try:
+        return await store.retry_failed(sessions, delivery_pk)
+    except (SQLAlchemyError, OSError):
+        log.exception("could not take a failed delivery back; answered as a duplicate")
+        return False
 
 
 routes = [Route("/webhooks/{provider}", receive_webhook, methods=["POST"])]

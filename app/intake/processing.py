@@ -54,7 +54,9 @@ async def process_delivery(services: Services, attempt: int, delivery_pk: int) -
         await store.finish(sessions, delivery_pk, status=DeliveryStatus.FAILED, error=message)
         log.exception("delivery processing failed")
         return "failed"
-    status = DeliveryStatus.IGNORED if event.kind is EventKind.OTHER else DeliveryStatus.PROCESSED
+    ignored = ignored_because(services, delivery.signed, event)
+    other = event.kind is EventKind.OTHER or ignored is not None
+    status = DeliveryStatus.IGNORED if other else DeliveryStatus.PROCESSED
     await store.finish(
         sessions,
         delivery_pk,
@@ -62,9 +64,22 @@ async def process_delivery(services: Services, attempt: int, delivery_pk: int) -
         kind=event.kind,
         normalised=json.loads(event.model_dump_json()),
     )
-    if services.router.wants(event):
+    if ignored is not None:
+        log.info("delivery not acted on: %s", ignored)
+        await store.set_outcome(sessions, delivery_pk, {"note": ignored})
+    elif services.router.wants(event):
         await _route_now_or_later(services, event, delivery_pk)
     return str(status)
+
+
+def ignored_because(services: Services, signed: bool, event: Event) -> str | None:
+    """Why a delivery is stored and normalised but acts on nothing, if it is one of those."""
+    if not signed:
+        return "unsigned: accepted without a webhook secret, so it acts on nothing"
+    repository = event.repository.full_name if event.repository else None
+    if repository and not services.allowlist.allows(event.provider, repository):
+        return f"{event.provider}:{repository} is not in SHIPYARD_REPO_ALLOWLIST"
+    return None
 
 
 async def _route_now_or_later(services: Services, event: Event, delivery_pk: int) -> None:

@@ -30,8 +30,9 @@ class Stored:
 
 
 async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> Stored:
-    """Insert the delivery unless (provider, delivery id) is already stored: one statement,
-    `INSERT … ON CONFLICT DO NOTHING RETURNING id` (the hot path of the intake)."""
+    """Insert the delivery unless (provider, delivery id) or (provider, body hash) is already
+    stored: one statement, `INSERT … ON CONFLICT DO NOTHING RETURNING id` (the hot path of the
+    intake). A body replayed under a new delivery id is a duplicate too."""
     async with sessions() as session:
         assert session.bind is not None
         dialect = session.bind.dialect.name
@@ -40,7 +41,7 @@ async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> Stored
         inserted = await session.exec(
             insert(Delivery)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=["provider", "delivery_id"])
+            .on_conflict_do_nothing()  # either key: (provider, delivery id) or the body hash
             .returning(col(Delivery.id))
         )
         pk = inserted.scalar_one_or_none()
@@ -49,14 +50,32 @@ async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> Stored
             return Stored(pk, duplicate=False, status=delivery.status)
         existing = (
             await session.exec(
-                select(Delivery.id, Delivery.status).where(
+                select(Delivery.id, Delivery.status)
+                .where(
                     Delivery.provider == delivery.provider,
-                    Delivery.delivery_id == delivery.delivery_id,
+                    or_(
+                        col(Delivery.delivery_id) == delivery.delivery_id,
+                        col(Delivery.body_sha256) == delivery.body_sha256,
+                    ),
                 )
+                .order_by(col(Delivery.id))
+                .limit(1)
             )
         ).one()
         assert existing[0] is not None
         return Stored(existing[0], duplicate=True, status=existing[1])
+
+
+async def retry_failed(sessions: SessionFactory, delivery_pk: int) -> bool:
+    """A failed delivery goes back to `queued` (a host's "Redeliver" of it); True if it did."""
+    async with sessions() as session:
+        result = await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery_pk, col(Delivery.status) == DeliveryStatus.FAILED)
+            .values(status=DeliveryStatus.QUEUED, error=None, outcome=None)
+        )
+        await session.commit()
+        return bool(result.rowcount == 1)
 
 
 async def mark_queued(sessions: SessionFactory, delivery_pk: int) -> None:

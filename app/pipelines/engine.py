@@ -21,11 +21,15 @@ from app.db.models.base import utcnow
 from app.db.models.pipelines import PipelineRun, RunState, StepRun, StepState
 from app.pipelines import reporting, runs
 from app.pipelines.plan import StepView, plan
+from app.pipelines.read_only import UNTRUSTED_WRITE, ReadOnlyProvider
 from app.pipelines.step_context import (
     StepLog,
     render_env,
+    run_secrets,
     step_context,
     template_context,
+    token_scope,
+    trusted,
     workspace,
 )
 from app.services import Services
@@ -118,7 +122,7 @@ async def run_step(services: Services, attempt: int, step_id: int) -> str:
         if condition and not evaluate_condition(condition, names):
             await _finish(services, run, step, StepState.SKIPPED, log="skipped: `if:` is false\n")
             return "skipped"
-        secrets = services.secrets.for_repository(masker)
+        secrets = run_secrets(services, run, masker)
         env = await render_env(run.spec.get("env", {}), spec.get("env", {}), names, secrets)
         step_type = STEP_TYPES[step.type]
         rendered = render_config(spec.get("config", {}), names, verbatim=step_type.Config.verbatim)
@@ -127,9 +131,11 @@ async def run_step(services: Services, attempt: int, step_id: int) -> str:
         message = masker(f"configuration: {error}")
         await _finish(services, run, step, StepState.FAILED, error=message)
         return "failed"
-    provider = services.providers(run.provider, run.installation_id)
+    provider = services.providers(run.provider, run.installation_id, token_scope(run))
+    if not trusted(run):
+        provider = ReadOnlyProvider(provider, UNTRUSTED_WRITE)
     lines = StepLog(masker)
-    step_ctx = step_context(services, run, step, provider, names, env, masker, lines)
+    step_ctx = step_context(services, run, step, provider, names, env, secrets, lines)
     work = step_type.run(step_ctx, config)
     ended = await _supervise(services, run, step, spec, work, lines)
     if isinstance(ended, _Ended):

@@ -21,17 +21,19 @@ def new_run(
     provider: str,
     repository: str,
     trigger: str,
+    trusted: bool = True,
     **where: Any,
 ) -> runs.NewRun:
-    """A run of `pipeline` (named `name`), with its steps pending; `where` is the rest of
-    `runs.NewRun`: the commit, ref, pull request, delivery, event and concurrency group."""
+    """A run of `pipeline` (named `name`), with its steps pending; `trusted` False for code
+    from a fork (no secrets, no writes); `where` is the rest of `runs.NewRun`: the commit,
+    ref, pull request, delivery, event and concurrency group."""
     return runs.NewRun(
         provider=provider,
         repository=repository,
         pipeline=name,
         trigger=trigger,
         status_context=pipeline.status_context,
-        spec=snapshot(pipeline),
+        spec={**snapshot(pipeline), "trusted": trusted},
         steps=[runs.NewStep(step.name, step.type, list(step.needs)) for step in pipeline.steps],
         **where,
     )
@@ -57,6 +59,7 @@ def snapshot(pipeline: PipelineConfig) -> dict[str, Any]:
         "env": dict(pipeline.env),
         "vars": dict(pipeline.vars),
         "status_context": pipeline.status_context,
+        "network": pipeline.network,
         "steps": [
             {
                 "name": step.name,

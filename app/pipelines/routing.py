@@ -14,10 +14,13 @@ from typing import Any
 
 from app.pipelines import reporting
 from app.pipelines.config import PipelineConfig, pipelines_of
+from app.pipelines.config.references import GRANTS
+from app.pipelines.gate import Admitted, admit
 from app.pipelines.launch import launch, new_run
 from app.pipelines.triggers import TriggerMatch, match_pipelines
 from app.repo_config.errors import ConfigError
 from app.routing.router import Outcome, Routed, Router
+from app.secrets.definitions import SecretGrants, all_definitions
 from app.services import Services
 from providers.base import Provider
 from providers.errors import NotConfigured, ProviderError
@@ -58,9 +61,15 @@ async def _start(
     assert event.repository is not None
     branch = event.repository.default_branch or await provider.default_branch(repo)
     on_default = event.kind is EventKind.PUSH and event.branch == branch
+    definitions = await all_definitions(services.sessions)
+    grants = SecretGrants.for_repository(definitions.values(), event.provider, repo.full_name)
     try:
         config = await services.config_cache.get(
-            provider, repo, branch=branch, sha=event.sha if on_default else None
+            provider,
+            repo,
+            branch=branch,
+            sha=event.sha if on_default else None,
+            context={GRANTS: grants},
         )
     except ConfigError as error:
         outcome: dict[str, Any] = {"config_error": str(error)}
@@ -74,10 +83,13 @@ async def _start(
     if config is None:
         return {"runs": [], "note": "no config"}
     pipelines = pipelines_of(config)
+    admitted = await admit(services, provider, repo, config, event, match_pipelines(config, event))
     created = []
-    for match in match_pipelines(config, event):
-        run = await launch(services, provider, _new_run(pipelines[match.pipeline], match, routed))
-        created.append(run.run_id)
+    for match in admitted.matches:
+        new = _new_run(pipelines[match.pipeline], match, routed, admitted)
+        created.append((await launch(services, provider, new)).run_id)
+    if admitted.skipped:
+        return {"runs": created, "skipped": admitted.skipped}
     return {"runs": created}
 
 
@@ -98,19 +110,27 @@ def commit_of(event: Event) -> str | None:
     return event.sha
 
 
-def _new_run(pipeline: PipelineConfig, match: TriggerMatch, routed: Routed) -> Any:
+def _new_run(
+    pipeline: PipelineConfig, match: TriggerMatch, routed: Routed, admitted: Admitted
+) -> Any:
+    """The run of one admitted match; at the pull request's head as the host has it now (a
+    comment's payload does not say which commit that is)."""
     event = routed.event
     payload = event.model_dump(mode="json")
     pr_number = event.pull_request.number if event.pull_request else None
     group, cancel = _concurrency(pipeline, match, event, payload, pr_number)
+    pull = admitted.pull_request
     return new_run(
         match.pipeline,
         pipeline,
         provider=event.provider,
         repository=(event.repository.full_name if event.repository else None) or "",
         trigger=match.trigger,
-        sha=commit_of(event),
-        ref=event.ref or (event.pull_request.head_ref if event.pull_request else None),
+        trusted=admitted.trusted,
+        sha=commit_of(event) or (pull.head_sha if pull else None),
+        ref=event.ref
+        or (pull.head_ref if pull else None)
+        or (event.pull_request.head_ref if event.pull_request else None),
         pr_number=pr_number,
         installation_id=event.installation_id,
         delivery_pk=routed.delivery_pk,

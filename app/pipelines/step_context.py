@@ -9,22 +9,27 @@ from typing import Any
 
 from app.db.models.pipelines import PipelineRun, StepRun
 from app.pipelines import reporting, runs
+from app.secrets.definitions import Definition, all_definitions
 from app.secrets.masker import Masker
 from app.secrets.resolvers import Resolver
 from app.services import Services
 from providers.base import Provider
-from providers.vocabulary import Repo
+from providers.vocabulary import Repo, TokenScope
 from steps.base import AiService, RunInfo, StepContext
 from steps.secret_refs import is_reference
 from steps.templates import build_context, render_value
 
 __all__ = [
+    "READ_ONLY_PERMISSIONS",
     "StepLog",
     "prepare_workspace",
     "process_env",
     "render_env",
+    "run_secrets",
     "step_context",
     "template_context",
+    "token_scope",
+    "trusted",
     "workspace",
 ]
 
@@ -104,6 +109,49 @@ class StepLog:
         return text
 
 
+UNTRUSTED = (
+    "this run's code is not trusted (a pull request from a fork, or by someone below the "
+    "repository's pull_requests.min_role): it gets no secrets"
+)
+
+
+def trusted(run: PipelineRun) -> bool:
+    """Whether the run's code may have secrets and write access (routing decided, see
+    `app.access.trust`; runs made before that decision were all trusted)."""
+    return bool(run.spec.get("trusted", True))
+
+
+# What an untrusted run's token may do on GitHub: read the code, and nothing else.
+READ_ONLY_PERMISSIONS = (("contents", "read"), ("metadata", "read"))
+
+
+def token_scope(run: PipelineRun) -> TokenScope:
+    """The GitHub App token a step of `run` gets: its own repository only (an installation
+    often covers every repository of an organisation), and read-only for untrusted code."""
+    name = run.repository.rpartition("/")[2]
+    if not trusted(run):
+        return TokenScope(repositories=(name,), permissions=READ_ONLY_PERMISSIONS)
+    return TokenScope(repositories=(name,))
+
+
+def run_secrets(services: Services, run: PipelineRun, masker: Masker) -> Resolver:
+    """What the step may resolve: the secrets granted to its repository, or none at all for
+    untrusted code. The definitions are read once, when the first reference is resolved."""
+    if not trusted(run):
+        return services.secrets.for_untrusted(masker, UNTRUSTED)
+    loaded: dict[str, Definition] | None = None
+
+    async def definitions() -> dict[str, Definition]:
+        nonlocal loaded
+        if loaded is None:
+            loaded = await all_definitions(services.sessions)
+        return loaded
+
+    return services.secrets.for_repository(
+        masker, provider=run.provider, repository=run.repository, definitions=definitions
+    )
+
+
 def step_context(
     services: Services,
     run: PipelineRun,
@@ -111,7 +159,7 @@ def step_context(
     provider: Provider,
     names: dict[str, Any],
     env: dict[str, str],
-    masker: Masker,
+    secrets: Resolver,
     log: StepLog,
 ) -> StepContext:
     """The StepContext of `step`: its run, the template `names`, its `env:`, and the narrow
@@ -139,8 +187,8 @@ def step_context(
         attempt=step.attempts,
         provider=provider,
         http=services.http,
-        secrets=services.secrets.for_repository(masker),
-        mask=masker,
+        secrets=secrets,
+        mask=secrets.mask,
         workspace=directory,
         artifacts=Path(settings.data_dir) / "artifacts" / str(run_id),
         sandbox=services.sandbox.launcher(directory, network=run.spec.get("network", True)),
@@ -149,7 +197,7 @@ def step_context(
             api_url=settings.anthropic_api_url,
             model=settings.ai_model,
             api_key=settings.anthropic_api_key.get_secret_value()
-            if settings.anthropic_api_key
+            if settings.anthropic_api_key and trusted(run)
             else None,
         ),
         template=names,

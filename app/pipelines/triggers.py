@@ -14,18 +14,16 @@ Each host's words are translated here, in tables, to the config's one vocabulary
   (canceled). Only whole runs count (GitHub `workflow_run`, GitLab `Pipeline Hook`): jobs,
   check runs and commit statuses would start a pipeline once per job, and Shipyard's own
   statuses would start pipelines in a loop.
-- Globs: `*` and `?` stay within one path segment, `**` crosses `/` (`release/*` matches
-  release/1.2 but not release/1.2/hotfix; `release/**` matches both); `[abc]` and `[!abc]`
-  are character classes. Matching is case-sensitive.
+- Globs are `app.globs`': `*` and `?` within one path segment, `**` across them;
+  case-sensitive.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
+from app.globs import match_glob
 from app.pipelines.config import RELEASE_ACTIONS, PipelineConfig, Triggers, pipelines_of
 from app.repo_config.schema import RepoConfig
 from providers.events import Event, EventKind
@@ -35,8 +33,8 @@ __all__ = [
     "RELEASE_ACTIONS_BY_HOST",
     "PipelineNotFound",
     "TriggerMatch",
+    "command_in",
     "manual_pipeline",
-    "match_glob",
     "match_pipelines",
     "normalise_pipeline_status",
     "normalise_pull_request_action",
@@ -147,44 +145,6 @@ def normalise_pipeline_status(status: str | None) -> str | None:
     return PIPELINE_STATUSES_BY_HOST_WORD.get((status or "").lower())
 
 
-# --- globs -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out, index = [], 0
-    while index < len(pattern):
-        char = pattern[index]
-        if pattern.startswith("**/", index):
-            out.append("(?:.*/)?")  # zero or more whole segments
-            index += 3
-            continue
-        if pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[" and (end := pattern.find("]", index + 2)) != -1:
-            body = pattern[index + 1 : end]
-            negate = body.startswith("!")
-            body = re.escape(body[1:] if negate else body).replace("\\-", "-")
-            out.append(f"[^/{body}]" if negate else f"[{body}]")
-            index = end + 1
-            continue
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return re.compile("".join(out))
-
-
-def match_glob(pattern: str, name: str) -> bool:
-    """Whether `name` (a branch or tag) matches the glob; see the module docstring."""
-    return _glob_regex(pattern).fullmatch(name) is not None
-
-
 def _any_glob(patterns: Iterable[str] | None, name: str | None) -> bool:
     """None (no filter) matches anything that has a name."""
     if name is None:
@@ -226,12 +186,18 @@ def _comment(on: Triggers, event: Event) -> _Hit | None:
         return None
     if event.action is not None and event.action not in _COMMENT_CREATED:
         return None  # edited or deleted comments start nothing
-    text = (comment.body or "").lstrip()
+    command = command_in(comment.body or "", on.comment.commands)
+    return None if command is None else ("created", command)
+
+
+def command_in(body: str, commands: Iterable[str]) -> str | None:
+    """The command (one of `commands`) the comment's first line gives, if any."""
+    text = body.lstrip()
     first_line = text.splitlines()[0].rstrip() if text else ""
-    for command in on.comment.commands:
+    for command in commands:
         rest = first_line.removeprefix(command)
-        if rest != first_line and (not rest or rest[0].isspace()):
-            return "created", command
+        if command and rest != first_line and (not rest or rest[0].isspace()):
+            return command
     return None
 
 

@@ -47,12 +47,13 @@ class Section(Generic[T]):
     """One top-level key of `.shipyard.yml` and what its value is checked as.
 
     `empty` is its value when the key is absent; `declares` says whether a value asks Shipyard
-    to do anything (an empty `pipelines: {}` does not)."""
+    to do anything (an empty `pipelines: {}` does not). A section that only tunes the others
+    (`pull_requests:`) declares nothing on its own: `declares=None`."""
 
     key: str
     annotation: Any
     empty: T
-    declares: Callable[[T], bool] = bool
+    declares: Callable[[T], bool] | None = bool
 
     @cached_property
     def adapter(self) -> TypeAdapter[T]:
@@ -120,7 +121,11 @@ class RepoConfigSchema:
         if problems:
             raise ConfigError(problems, filename=filename)
         config = RepoConfig(values)
-        if not any(section.declares(section.of(config)) for section in self.sections.values()):
+        if not any(
+            section.declares(section.of(config))
+            for section in self.sections.values()
+            if section.declares is not None
+        ):
             raise ConfigError(
                 [ConfigProblem(None, "", self._declares_nothing())], filename=filename
             )
@@ -146,6 +151,6 @@ class RepoConfigSchema:
         return []
 
     def _declares_nothing(self) -> str:
-        keys = list(self.sections)
+        keys = [key for key, section in self.sections.items() if section.declares is not None]
         listed = keys[0] if len(keys) == 1 else f"{', '.join(keys[:-1])} or {keys[-1]}"
         return f"declares nothing (no {listed})"

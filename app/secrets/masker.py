@@ -4,7 +4,8 @@ One rule everywhere, for log lines, step outputs, comments, stored errors and pr
 a secret is masked wherever it appears, longest first (so a secret holding another is masked
 whole); a multi-line secret (a PEM key) is also masked line by line, because logs are stored a
 line at a time; values shorter than four characters are ignored, or "on" and "yes" would mask
-half of every log line.
+half of every log line. A step that prints a secret encoded gets no further: the base64
+(padded, unpadded, URL-safe), hex and percent-encoded forms of each secret are masked too.
 
 A process has one `Masker` holding every credential it holds; a step's masker is a `child()` of
 it, which also hides what the step resolved, and sees what the parent learns later (a GitHub
@@ -13,9 +14,11 @@ installation token minted after the step started).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["MIN_SECRET_LENGTH", "REPLACEMENT", "Masker"]
 
@@ -48,12 +51,19 @@ class Masker:
             self._own -= known
             self._version += 1
 
+    def holds(self, secret: str) -> bool:
+        """Whether `secret`, whole, is one this masker (or an ancestor) masks."""
+        return secret in self._secrets() or secret.strip() in self._secrets()
+
     def child(self, secrets: Iterable[str] = ()) -> Masker:
         """A masker for one piece of work: these secrets, and everything this one masks."""
         return Masker(secrets, parent=self)
 
     def __len__(self) -> int:
         return len(self._secrets())
+
+    def __bool__(self) -> bool:
+        return True  # a masker that knows nothing yet is still the one to teach (`x or Masker()`)
 
     def __call__(self, text: str) -> str:
         pattern = self._pattern()
@@ -86,7 +96,17 @@ class Masker:
 
 
 def _forms(secret: str) -> set[str]:
-    """What is masked for `secret`: itself and, for a multi-line one, each line; never a value
-    shorter than MIN_SECRET_LENGTH."""
-    candidates = [secret, *secret.splitlines()] if "\n" in secret else [secret]
-    return {c for c in candidates if len(c.strip()) >= MIN_SECRET_LENGTH}
+    """What is masked for `secret`: itself, its encodings and, for a multi-line one, each line;
+    never a value shorter than MIN_SECRET_LENGTH."""
+    if len(secret.strip()) < MIN_SECRET_LENGTH:
+        return set()
+    lines = secret.splitlines() if "\n" in secret else []
+    return {c for c in (secret, *lines) if len(c.strip()) >= MIN_SECRET_LENGTH} | _encodings(secret)
+
+
+def _encodings(secret: str) -> set[str]:
+    """The forms a step is likely to print `secret` in to get it past a mask."""
+    raw = secret.encode()
+    padded, urlsafe = base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
+    forms = {padded, padded.rstrip("="), urlsafe, urlsafe.rstrip("="), raw.hex(), raw.hex().upper()}
+    return (forms | {quote(secret, safe="")}) - {secret}

@@ -42,13 +42,6 @@ REPLY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def key_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    monkeypatch.delenv("ANTHROPIC_API_URL", raising=False)
-    monkeypatch.delenv("SHIPYARD_AI_MODEL", raising=False)
-
-
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
@@ -57,7 +50,11 @@ def mock() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 def harness(harness: StepHarness) -> StepHarness:
+    """The server holds ANTHROPIC_API_KEY (KEY)."""
     harness.provider.diff = DIFF
+    harness.ai = AiService(
+        api_url="https://api.anthropic.com", model="claude-sonnet-4-5", api_key=KEY
+    )
     return harness
 
 
@@ -109,7 +106,7 @@ async def test_model_and_max_tokens_come_from_config_then_settings(
     route = mock.post("https://llm-proxy.example/v1/messages").mock(
         return_value=httpx.Response(200, json=REPLY)
     )
-    ai = AiService(api_url="https://llm-proxy.example/", model="m-1")
+    ai = AiService(api_url="https://llm-proxy.example/", model="m-1", api_key=KEY)
 
     await AiReview().run(harness.context(ai=ai), config(max_tokens=50))
     await AiReview().run(harness.context(ai=ai), config(model="claude-opus-4-1"))
@@ -240,18 +237,19 @@ async def test_the_settings_key_serves_the_default_reference_only(
         api_url="https://api.anthropic.com", model="claude-sonnet-4-5", api_key="sk-from-settings"
     )
     monkeypatch.setenv("TEAM_CLAUDE_KEY", "sk-team-key")
+    harness.grant("TEAM_CLAUDE_KEY", "env://TEAM_CLAUDE_KEY")
 
     await AiReview().run(harness.context(ai=ai), config())
-    await AiReview().run(harness.context(ai=ai), config(api_key="env://TEAM_CLAUDE_KEY"))
+    await AiReview().run(harness.context(ai=ai), config(api_key="secret://TEAM_CLAUDE_KEY"))
 
     used = [call.request.headers["x-api-key"] for call in route.calls]
     assert used == ["sk-from-settings", "sk-team-key"]
 
 
-async def test_an_unset_key_fails_naming_the_variable(
-    harness: StepHarness, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+async def test_an_unset_key_fails_naming_the_setting(
+    harness: StepHarness, mock: respx.MockRouter
 ) -> None:
-    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    harness.ai = AiService(api_url="https://api.anthropic.com", model="claude-sonnet-4-5")
 
     with pytest.raises(StepFailed, match="ANTHROPIC_API_KEY is not set"):
         await AiReview().run(harness.context(), config())

@@ -30,6 +30,14 @@ def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def harness(harness: StepHarness) -> StepHarness:
+    """The server defines the step's secrets from its environment, granted to acme/web."""
+    for name in ("SLACK_WEBHOOK_URL", "HOOK_SECRET", "DEPLOY_HOOK_URL"):
+        harness.grant(name, f"env://{name}")
+    return harness
+
+
+@pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
@@ -123,7 +131,7 @@ def test_a_literal_slack_url_is_refused_without_repeating_it() -> None:
     with pytest.raises(ValidationError) as caught:
         config(slack={"webhook_url": SLACK_URL, "text": "hi"})
 
-    assert "env://NAME" in str(caught.value)
+    assert "secret://NAME" in str(caught.value)
     assert SLACK_URL not in str(caught.value)
     assert "sEcReT" not in str(caught.value)
 
@@ -134,7 +142,7 @@ async def test_webhook_posts_the_default_payload_signed(
     route = mock.post(HOOK_URL).mock(return_value=httpx.Response(204))
 
     outputs = await Notify().run(
-        harness.context(), config(webhook={"url": HOOK_URL, "secret": "env://HOOK_SECRET"})
+        harness.context(), config(webhook={"url": HOOK_URL, "secret": "secret://HOOK_SECRET"})
     )
 
     request = route.calls.last.request
@@ -180,7 +188,7 @@ async def test_webhook_error_names_the_status(harness: StepHarness, mock: respx.
 
     with pytest.raises(StepFailed, match="the webhook answered HTTP 503") as caught:
         await Notify().run(
-            harness.context(), config(webhook={"url": HOOK_URL, "secret": "env://HOOK_SECRET"})
+            harness.context(), config(webhook={"url": HOOK_URL, "secret": "secret://HOOK_SECRET"})
         )
 
     assert_secret_free(harness, caught.value, secret=HMAC_KEY)
@@ -222,7 +230,7 @@ async def test_a_webhook_url_can_itself_be_a_secret(
     route = mock.post(secret_url).mock(return_value=httpx.Response(400, text=secret_url))
 
     with pytest.raises(StepFailed) as caught:
-        await Notify().run(harness.context(), config(webhook={"url": "env://DEPLOY_HOOK_URL"}))
+        await Notify().run(harness.context(), config(webhook={"url": "secret://DEPLOY_HOOK_URL"}))
 
     assert route.called
     assert_secret_free(harness, caught.value, secret=secret_url)

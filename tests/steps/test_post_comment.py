@@ -9,7 +9,7 @@ from providers.errors import NotFound
 from providers.vocabulary import Comment, Repo
 from steps.base import StepFailed
 from steps.post_comment import PostCommentConfig, step
-from tests.support.steps import RecordingProvider, StepHarness
+from tests.support.steps import SHIPYARD, RecordingProvider, StepHarness
 
 
 def posts(harness: StepHarness) -> list[str]:
@@ -22,7 +22,7 @@ async def test_posts_once_with_the_marker(harness: StepHarness) -> None:
     outputs = await step.run(harness.context(name="report"), PostCommentConfig(body="Tests: ok"))
 
     assert harness.provider.comments == [
-        Comment(id=100, body="<!-- shipyard:report -->\nTests: ok")
+        Comment(id=100, body="<!-- shipyard:report -->\nTests: ok", author=SHIPYARD)
     ]
     assert outputs == {"comment_id": 100, "url": None, "number": 7}
     assert harness.recorded == {"comment_id": 100}

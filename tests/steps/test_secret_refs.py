@@ -34,18 +34,19 @@ def test_malformed_references_are_refused(text: str) -> None:
 
 
 def test_check_reference_validates_the_form_without_reading() -> None:
-    check_reference("env://NOT_SET_ANYWHERE")
-    check_reference("vault://store/path#key")
-    check_reference("secret://NAME")
+    check_reference("secret://NOT_DEFINED_ANYWHERE")
     with pytest.raises(SecretError):
         check_reference("plain-value")
     with pytest.raises(SecretError):
-        check_reference("env://not a name")
+        check_reference("secret://not a name")
 
 
-def test_a_repositorys_config_may_not_name_a_file() -> None:
-    with pytest.raises(SecretError, match="file:// references are for the server"):
-        check_reference("file:///proc/self/environ")
+@pytest.mark.parametrize(
+    "server_side", ["env://GITHUB_TOKEN", "file:///proc/self/environ", "vault://v/p#k"]
+)
+def test_a_repositorys_config_names_only_granted_secrets(server_side: str) -> None:
+    with pytest.raises(SecretError, match=r"for the server's own secret definitions.*secret://"):
+        check_reference(server_side)
 
 
 def test_is_reference() -> None:

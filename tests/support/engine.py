@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from app.db.engine import create_engine, session_factory
 from app.db.models.pipelines import PipelineRun, StepRun
 from app.features import parse_config
 from app.pipelines import runs
 from app.pipelines.config import pipelines_of
 from app.pipelines.launch import launch, new_run
+from app.secrets.definitions import define
 from app.settings import Settings
 from app.wiring import open_services
 from jobqueue.inprocess import InProcessQueue
@@ -36,3 +38,12 @@ async def run_pipeline(
         steps = await runs.get_steps(services.sessions, created.run_id)
     assert run is not None
     return run, {step.name: step for step in steps}
+
+
+async def define_secret(settings: Settings, name: str, source: str, repos: list[str]) -> None:
+    """`shipyard secrets define NAME --from SOURCE --repo …`, on the test's database."""
+    engine = create_engine(settings)
+    try:
+        await define(session_factory(engine), settings, name, source, repos)
+    finally:
+        await engine.dispose()

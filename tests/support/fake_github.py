@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.hosts import github_pull
+
 
 @dataclass
 class Recorded:
@@ -39,7 +41,10 @@ class FakeGitHub:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/user", self._user),
                 Route("/repos/{owner}/{name}", self._repo),
+                Route("/repos/{owner}/{name}/pulls/{number:int}", self._pull),
+                Route("/repos/{owner}/{name}/collaborators/{login}/permission", self._permission),
                 Route("/repos/{owner}/{name}/contents/{path:path}", self._contents),
                 Route("/repos/{owner}/{name}/statuses/{sha}", self._status, methods=["POST"]),
                 Route(
@@ -66,6 +71,20 @@ class FakeGitHub:
     @staticmethod
     def _full(request: Request) -> str:
         return f"{request.path_params['owner']}/{request.path_params['name']}"
+
+    async def _user(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"login": "shipyard[bot]", "type": "Bot"})
+
+    async def _pull(self, request: Request) -> Response:
+        """Every pull request comes from the repository itself."""
+        await self._record(request)
+        return JSONResponse(github_pull(request.path_params["number"], "https://github.test"))
+
+    async def _permission(self, request: Request) -> Response:
+        """Everyone is an admin."""
+        await self._record(request)
+        return JSONResponse({"permission": "admin", "role_name": "admin"})
 
     async def _repo(self, request: Request) -> Response:
         await self._record(request)

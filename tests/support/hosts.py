@@ -83,6 +83,42 @@ def _serve_comments(
     mock.post(url__regex=rf"{api}/issues/\d+/comments").mock(side_effect=post_comment)
 
 
+AUTHOR = "octocat"  # who opens the pull requests; an admin of the repository
+
+
+def github_pull(number: int, host_url: str, author: str = AUTHOR) -> dict[str, Any]:
+    """A same-repository pull request as GitHub (and Gitea, which copies it) answers it."""
+    repo = {"full_name": REPO}
+    return {
+        "number": number,
+        "title": "Add feature",
+        "state": "open",
+        "html_url": f"{host_url}/{REPO}/pull/{number}",
+        "user": {"login": author},
+        "head": {"ref": "feature", "sha": HEAD_SHA, "repo": repo},
+        "base": {"ref": "main", "sha": "0" * 40, "repo": repo},
+        "merged": False,
+        "draft": False,
+    }
+
+
+def _serve_people(
+    mock: respx.MockRouter, host: FakeHost, api_root: str, repo_api: str, identity: str
+) -> None:
+    """Who Shipyard is (`/user`), the pull requests, and everyone an admin."""
+
+    def pull(request: httpx.Request) -> httpx.Response:
+        _record(host, request)
+        number = int(str(request.url).rstrip("/").rsplit("/", 1)[1])
+        return httpx.Response(200, json=github_pull(number, "https://git.example"))
+
+    mock.get(f"{api_root}/user").mock(return_value=httpx.Response(200, json={"login": identity}))
+    mock.get(url__regex=rf"{repo_api}/pulls/\d+$").mock(side_effect=pull)
+    mock.get(url__regex=rf"{repo_api}/collaborators/[^/]+/permission").mock(
+        return_value=httpx.Response(200, json={"permission": "admin", "role_name": "admin"})
+    )
+
+
 @contextmanager
 def github(config: str, *, failing_reads: int = 0) -> Iterator[FakeHost]:
     """`failing_reads`: how many reads of the config answer 502 before one succeeds."""
@@ -112,6 +148,7 @@ def github(config: str, *, failing_reads: int = 0) -> Iterator[FakeHost]:
             login="shipyard[bot]",
             html_url="https://github.com/acme/web/pull/7#issuecomment-900",
         )
+        _serve_people(mock, host, "https://api.github.com", api, "shipyard[bot]")
         yield host
 
 
@@ -141,6 +178,7 @@ def gitea(config: str) -> Iterator[FakeHost]:
             login="shipyard",
             html_url="https://gitea.example/acme/web/pulls/7#issuecomment-500",
         )
+        _serve_people(mock, host, "https://gitea.example/api/v1", api, "shipyard")
         yield host
 
 
@@ -182,7 +220,30 @@ def gitlab(config: str) -> Iterator[FakeHost]:
         notes.append(note)
         return 201, {}, json.dumps(note)
 
+    def merge_request(request: Any) -> tuple[int, dict[str, str], str]:
+        record(request)
+        iid = int(request.url.rstrip("/").rsplit("/", 1)[1])
+        answer = {
+            "iid": iid,
+            "title": "Add feature",
+            "state": "opened",
+            "source_branch": "feature",
+            "target_branch": "main",
+            "sha": HEAD_SHA,
+            "source_project_id": 1,
+            "target_project_id": 1,
+            "author": {"username": AUTHOR},
+            "web_url": f"https://gitlab.example/{REPO}/-/merge_requests/{iid}",
+        }
+        return 200, {}, json.dumps(answer)
+
+    api = "https://gitlab.example/api/v4"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add("GET", f"{api}/user", json={"username": "shipyard", "id": 99})
+        mock.add("GET", f"{api}/users", json=[{"username": AUTHOR, "id": 2}])
+        mock.add("GET", f"{project}/members/all/2", json={"access_level": 50})
+        mr_url = re.compile(rf"{re.escape(project)}/merge_requests/\d+$")
+        mock.add_callback("GET", mr_url, callback=merge_request, content_type="application/json")
         mock.add_callback("GET", f"{project}/repository/files/.shipyard.yml/raw", callback=raw)
         mock.add_callback(
             "POST", re.compile(rf"{re.escape(project)}/statuses/\w+"), callback=status

@@ -3,7 +3,10 @@ the environment file."""
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
@@ -22,8 +25,17 @@ SECRETS = {
 NO_SANDBOX_HERE = isinstance(find_tools(os.environ.get("PATH")), str) and not IN_CI
 
 
+@functools.cache
+def _shared_data_dir() -> str:
+    """Where a test that names no data directory keeps workspaces: never the repository."""
+    path = Path(tempfile.mkdtemp(prefix="shipyard-test-data-"))
+    path.chmod(0o711)  # the sandbox's step user passes through to its workspace
+    return str(path)
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"DATABASE_URL": database_url, **SECRETS, **overrides}
+    values.setdefault("SHIPYARD_DATA_DIR", _shared_data_dir())
     if NO_SANDBOX_HERE:
         values.setdefault("SHIPYARD_STEP_SANDBOX", "none")
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

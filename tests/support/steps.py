@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from app.secrets.definitions import Definition
 from app.secrets.masker import Masker
 from app.secrets.resolvers import Secrets
 from providers.mask import Mask
@@ -18,6 +19,7 @@ from providers.vocabulary import (
     CloneAuth,
     Comment,
     CommitStatus,
+    Identity,
     PullRequest,
     Reaction,
     Repo,
@@ -28,6 +30,7 @@ from steps.sandbox import Launcher, Unsandboxed
 
 REPO = Repo("acme/web")
 TEST_PATH = "/usr/local/bin:/usr/bin:/bin"
+SHIPYARD = "shipyard[bot]"  # who the recording host says Shipyard is
 DEFAULT_AI = AiService(api_url="https://api.anthropic.com", model="claude-sonnet-4-5")
 
 
@@ -51,19 +54,22 @@ class RecordingProvider(NotConfiguredProvider):
         self.calls.append(("set_commit_status", (repo, sha, status)))
         self.statuses.append((sha, status))
 
+    async def identity(self) -> Identity:
+        return Identity(SHIPYARD)
+
     async def iter_comments(self, *args: Any, **kwargs: Any) -> AsyncIterator[Comment]:
         for comment in list(self.comments):
             yield comment
 
     async def post_comment(self, repo: Repo, number: int, body: str) -> Comment:
         self.calls.append(("post_comment", (repo, number, body)))
-        comment = Comment(id=100 + len(self.comments), body=body)
+        comment = Comment(id=100 + len(self.comments), body=body, author=SHIPYARD)
         self.comments.append(comment)
         return comment
 
     async def update_comment(self, repo: Repo, number: int, comment_id: int, body: str) -> Comment:
         self.calls.append(("update_comment", (repo, number, comment_id, body)))
-        updated = Comment(id=comment_id, body=body)
+        updated = Comment(id=comment_id, body=body, author=SHIPYARD)
         self.comments = [updated if c.id == comment_id else c for c in self.comments]
         return updated
 
@@ -141,7 +147,8 @@ class LearningMask(Masker):
 class StepHarness:
     """A StepContext's moving parts, kept for assertions. `secrets` are what the harness's
     mask knows before the step runs (the engine's process mask); the step's resolver teaches
-    it what the step resolves. Secret references read the test process's environment.
+    it what the step resolves: `secret://NAME` as `grant()` defined it, from the test
+    process's environment.
     Commands run unsandboxed unless a test passes `sandbox=` (tests/steps/test_sandbox.py,
     and the engine's tests, run the real one)."""
 
@@ -153,7 +160,13 @@ class StepHarness:
         self.lines: list[str] = []
         self.recorded: dict[str, Any] = {}
         self.secrets: list[str] = []
+        self.definitions: dict[str, Definition] = {}
+        self.ai = DEFAULT_AI
         self.http = httpx.AsyncClient()
+
+    def grant(self, name: str, source: str) -> None:
+        """Define `secret://name` on the "server", from `source`, granted to acme/web."""
+        self.definitions[name] = Definition(name, source, ("github:acme/web",))
 
     async def record(self, key: str, value: Any) -> None:
         self.recorded[key] = value
@@ -163,7 +176,7 @@ class StepHarness:
         *,
         template: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
-        ai: AiService = DEFAULT_AI,
+        ai: AiService | None = None,
         mask: Mask | None = None,
         sandbox: Launcher | None = None,
         pr_number: int | None = 7,
@@ -171,7 +184,14 @@ class StepHarness:
         name: str = "step",
     ) -> StepContext:
         mask = mask if mask is not None else Masker(self.secrets)
-        resolver = Secrets.from_environ(os.environ).for_repository(mask)
+        definitions = dict(self.definitions)
+
+        async def defined() -> dict[str, Definition]:
+            return definitions
+
+        resolver = Secrets.from_environ(os.environ).for_repository(
+            mask, provider="github", repository=REPO.full_name, definitions=defined
+        )
         return StepContext(
             run=RunInfo(
                 id=1,
@@ -193,7 +213,7 @@ class StepHarness:
             artifacts=self.artifacts,
             sandbox=sandbox or Unsandboxed(),
             process_env={"PATH": os.environ.get("PATH", TEST_PATH)},
-            ai=ai,
+            ai=ai or self.ai,
             template=template or {},
             env=env or {},
             log=lambda line: self.lines.append(mask(line)),

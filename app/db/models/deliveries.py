@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import utcnow
@@ -32,6 +42,8 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("provider", "delivery_id", name="uq_deliveries_provider_delivery_id"),
+        # A replayed body is a duplicate whatever its delivery id (NULL for rows stored before).
+        UniqueConstraint("provider", "body_sha256", name="uq_deliveries_provider_body_sha256"),
         Index("ix_deliveries_status_received_at", "status", "received_at"),
     )
 
@@ -45,6 +57,12 @@ class Delivery(SQLModel, table=True):
     )
     headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    body_sha256: str | None = Field(default=None, max_length=64)
+    # False when accepted without a webhook secret (SHIPYARD_ALLOW_UNSIGNED_WEBHOOKS): such a
+    # delivery is stored and normalised, and never acted on.
+    signed: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     status: str = Field(default=DeliveryStatus.RECEIVED, max_length=16)
     error: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0

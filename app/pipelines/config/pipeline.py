@@ -10,11 +10,13 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails
 
+from app.pipelines.config.references import reference_problems
 from app.pipelines.config.steps import StepSpec, output_reference
 from app.pipelines.config.triggers import Triggers
 from app.repo_config.errors import custom_error, did_you_mean
@@ -139,7 +141,19 @@ class PipelineConfig(FrozenModel):
     concurrency: Concurrency | None = None
     env: Env = {}
     vars: FreeMapping = {}
+    network: StrictBool = True  # false: the steps' sandbox has no network at all
+    forks: StrictBool = False  # true: untrusted pull requests run it too, without secrets
     steps: list[StepSpec]
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> PipelineConfig:
+        errors: list[InitErrorDetails] = [
+            {"type": custom_error(message), "loc": loc, "input": None}
+            for loc, message in reference_problems(self.env, self.steps, info.context)
+        ]
+        if errors:
+            raise ValidationError.from_exception_data("pipeline", errors)
+        return self
 
     @field_validator("steps")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, StrictBool, model_validator
 
+from app.access.roles import Role
 from app.repo_config.errors import custom_error
 from app.repo_config.fields import FrozenModel, Globs, one_of
 
@@ -45,9 +46,11 @@ class TagTrigger(FrozenModel):
 
 
 class CommentTrigger(FrozenModel):
-    """Comments on pull requests whose first line starts with one of the commands."""
+    """Comments on pull requests whose first line starts with one of the commands, by someone
+    with at least `min_role` (never below the server's SHIPYARD_MIN_COMMAND_ROLE)."""
 
     commands: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+    min_role: Role | None = None
 
 
 class ReleaseTrigger(FrozenModel):

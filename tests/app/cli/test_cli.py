@@ -54,7 +54,8 @@ async def test_deliveries_list(runner: CliRunner, migrated: str) -> None:
     app = create_app(make_settings(migrated))
     async with running(app) as client:
         for n, event in enumerate(["push", "sponsorship"]):
-            body, headers = delivery("github", event, PUSH, delivery_id=f"list-{n}")
+            payload = {**PUSH, "after": str(n) * 40}  # two bodies: a copy would be a replay
+            body, headers = delivery("github", event, payload, delivery_id=f"list-{n}")
             await client.post("/webhooks/github", content=body, headers=headers)
         await app.state.services.queue.join()
     env = {"DATABASE_URL": migrated}

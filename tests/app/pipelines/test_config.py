@@ -352,7 +352,7 @@ def test_unknown_keys_at_every_level() -> None:
 def test_unknown_key_without_a_close_match_lists_the_keys() -> None:
     assert problems("colour: blue\n") == [
         ".shipyard.yml:1: colour: unknown key 'colour'; "
-        "expected one of: pipelines, releases, environments, chatops"
+        "expected one of: pipelines, releases, environments, chatops, pull_requests"
     ]
 
 
@@ -802,14 +802,15 @@ def test_config_error_carries_problems_and_formats_one_per_line() -> None:
         ConfigProblem(
             5,
             "colour",
-            "unknown key 'colour'; expected one of: pipelines, releases, environments, chatops",
+            "unknown key 'colour'; "
+            "expected one of: pipelines, releases, environments, chatops, pull_requests",
         ),
     ]
     assert str(error).splitlines() == [
         "repo/.shipyard.yml:4: pipelines.p.steps[0].type: unknown step type 'nope'; "
         "expected one of: deploy, post_comment, run_command",
         "repo/.shipyard.yml:5: colour: unknown key 'colour'; "
-        "expected one of: pipelines, releases, environments, chatops",
+        "expected one of: pipelines, releases, environments, chatops, pull_requests",
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.support.engine import run_pipeline
+from tests.support.engine import define_secret, run_pipeline
 from tests.support.settings import make_settings
 from tests.support.steps import RecordingProvider
 
@@ -116,11 +116,12 @@ async def test_outputs_flow_to_later_steps_and_secrets_are_masked(
 ) -> None:
     monkeypatch.setenv("SHIPYARD_TEST_DEPLOY_KEY", "s3cr3t-deploy-key")
     fast = fast_settings(migrated, data_dir)  # reads the environment, the variable included
+    await define_secret(fast, "DEPLOY_KEY", "env://SHIPYARD_TEST_DEPLOY_KEY", ["github:acme/*"])
     text = """
 pipelines:
   p:
     on: {manual: true}
-    env: {KEY: "env://SHIPYARD_TEST_DEPLOY_KEY"}
+    env: {KEY: "secret://DEPLOY_KEY"}
     steps:
       - name: build
         type: run_command

@@ -3,24 +3,19 @@ even when the host first fails to take it, and the delivery's outcome waits for 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from arq import Retry
 
-from app.db.models.deliveries import Delivery, DeliveryStatus
 from app.intake import store
 from app.intake.processing import MAX_TRIES, route_delivery
 from app.services import Services
 from app.settings import Settings
 from app.wiring import open_services
-from providers.errors import ServerError
-from providers.normalise import normalise
-from providers.vocabulary import CommitStatus, Repo
-from tests.support.hosts import HEAD_SHA, pull_request_delivery
-from tests.support.steps import RecordingProvider
+from tests.support.gate import ConfigHost, stored_delivery
+from tests.support.hosts import HEAD_SHA
 
 BROKEN = b"""\
 pipelines:
@@ -28,41 +23,6 @@ pipelines:
     on: {pull_request: [opened]}
     steps: [{name: a, type: nope}]
 """
-
-
-class ConfigHost(RecordingProvider):
-    """Serves one `.shipyard.yml`; refuses the first `failures` statuses with a 502."""
-
-    def __init__(self, config: bytes, failures: int = 0) -> None:
-        super().__init__()
-        self.config, self.failures = config, failures
-
-    async def read_file(self, repo: Repo, path: str, ref: str) -> bytes | None:
-        return self.config
-
-    async def set_commit_status(self, repo: Repo, sha: str, status: CommitStatus) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ServerError("GitHub", "POST", f"/repos/{repo.full_name}/statuses/{sha}", 502)
-        await super().set_commit_status(repo, sha, status)
-
-
-async def stored_pull_request(services: Services) -> int:
-    """A pull-request delivery, stored and normalised as `process_delivery` leaves it."""
-    event_name, payload = pull_request_delivery("github")
-    event = normalise("github", event_name, payload, delivery_id="d-1")
-    body = json.dumps(payload).encode()
-    row = Delivery(provider="github", delivery_id="d-1", event=event_name, body=body)
-    pk = (await store.store_delivery(services.sessions, row)).id
-    normalised = json.loads(event.model_dump_json())
-    await store.finish(
-        services.sessions,
-        pk,
-        status=DeliveryStatus.PROCESSED,
-        kind=event.kind,
-        normalised=normalised,
-    )
-    return pk
 
 
 @pytest.fixture
@@ -82,7 +42,7 @@ async def test_the_config_status_is_retried_and_the_outcome_waits_for_it(
     host_and_services: tuple[ConfigHost, Services],
 ) -> None:
     host, services = host_and_services
-    pk = await stored_pull_request(services)
+    pk = await stored_delivery(services)
 
     with pytest.raises(Retry):
         await route_delivery(services, 1, pk)
@@ -103,7 +63,7 @@ async def test_on_the_last_try_the_outcome_says_the_status_was_not_set(
 ) -> None:
     host, services = host_and_services
     host.failures = 99
-    pk = await stored_pull_request(services)
+    pk = await stored_delivery(services)
 
     await route_delivery(services, MAX_TRIES, pk)
 
@@ -118,7 +78,7 @@ async def test_on_the_last_try_the_outcome_says_the_status_was_not_set(
 async def test_a_config_that_declares_nothing_fails_the_config_status(settings: Settings) -> None:
     host = ConfigHost(b"# nothing yet\n")
     async with open_services(settings, providers=lambda *_: host) as services:
-        pk = await stored_pull_request(services)
+        pk = await stored_delivery(services)
         await route_delivery(services, 1, pk)
         recorded = await outcome(services, pk)
     [(_, status)] = host.statuses

@@ -7,12 +7,12 @@ from typing import Any, ClassVar
 import pytest
 
 from app.features import parse_config
+from app.globs import match_glob
 from app.pipelines.config import pipelines_of
 from app.pipelines.triggers import (
     PipelineNotFound,
     TriggerMatch,
     manual_pipeline,
-    match_glob,
     match_pipelines,
     normalise_pipeline_status,
 )

@@ -3,6 +3,9 @@ child that sees what its parent learns, and forgetting a replaced token."""
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import quote
+
 from app.secrets.masker import Masker
 
 
@@ -70,4 +73,27 @@ def test_a_forgotten_secret_is_no_longer_masked() -> None:
     mask.forget("old-installation-token")
     mask.add("new-installation-token")
     assert mask("old-installation-token new-installation-token") == "old-installation-token ***"
-    assert len(mask) == 1
+    assert len(mask) == len(Masker(["new-installation-token"]))
+
+
+def test_encoded_forms_are_masked() -> None:
+    secret = "s3cr3t-value?&"
+    raw = secret.encode()
+    mask = Masker([secret])
+    encoded = [
+        base64.b64encode(raw).decode(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode(),
+        raw.hex(),
+        raw.hex().upper(),
+        quote(secret, safe=""),
+    ]
+    for form in encoded:
+        assert mask(f"leak: {form}") == "leak: ***", form
+
+
+def test_forgetting_a_secret_forgets_its_encodings() -> None:
+    mask = Masker()
+    mask.add("old-token-1")
+    mask.forget("old-token-1")
+    assert len(mask) == 0
