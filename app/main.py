@@ -16,7 +16,7 @@ from starlette.routing import Mount
 from app import api, health
 from app.intake import http as intake
 from app.settings import Settings
-from app.web import pages
+from app.web import pages, sign_in
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep_forever
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *intake.routes,
             *health.routes,
             *pages.routes,
+            *sign_in.routes,
             Mount(api.PREFIX, routes=api.routes),
         ],
         lifespan=lifespan,

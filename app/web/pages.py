@@ -1,37 +1,23 @@
-"""The pages of runs (with their steps, logs and artifacts) and of deliveries."""
+"""The pages of runs (with their steps, logs and artifacts) and of deliveries. Each is behind
+the sign-in door (`app.web.guard`) and shows only what the viewer may read: a run or delivery
+of a repository they cannot read answers like one that does not exist."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
+from app.auth.access import Viewer, readable, resource_of_delivery, resource_of_run
 from app.db.models.pipelines import RunState
 from app.intake import store
 from app.pipelines import runs
-from app.services import Services
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True),
-)
+from app.web.guard import auth_for, may_see, services_of, signed_in
+from app.web.render import render
 
 
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    return HTMLResponse(_templates.get_template(name).render(**values), status_code=status)
-
-
-def _not_found(what: str) -> HTMLResponse:
-    return _page("not_found.html", 404, what=what)
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+def _not_found(what: str, viewer: Viewer) -> Response:
+    return render("not_found.html", 404, what=what, viewer=viewer)
 
 
 def _int(request: Request, name: str) -> int | None:
@@ -39,12 +25,13 @@ def _int(request: Request, name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-async def run_page(request: Request) -> HTMLResponse:
-    sessions = _services(request).sessions
+@signed_in
+async def run_page(request: Request, viewer: Viewer) -> Response:
+    sessions = services_of(request).sessions
     run_id = _int(request, "run_id")
     run = await runs.get_run(sessions, run_id) if run_id else None
-    if run is None:
-        return _not_found(f"run {request.path_params['run_id']}")
+    if run is None or not await may_see(request, viewer, resource_of_run(run)):
+        return _not_found(f"run {request.path_params['run_id']}", viewer)
     steps = await runs.get_steps(sessions, run_id or 0)
     artifacts = [
         (step.name, file)
@@ -53,22 +40,31 @@ async def run_page(request: Request) -> HTMLResponse:
         for file in step.outputs.get("files", [])
     ]
     live = run.state in (RunState.QUEUED, RunState.RUNNING)
-    return _page("run.html", run=run, steps=steps, artifacts=artifacts, live=live)
+    return render("run.html", run=run, steps=steps, artifacts=artifacts, live=live, viewer=viewer)
 
 
-async def runs_page(request: Request) -> HTMLResponse:
-    recent = await runs.recent_runs(_services(request).sessions, limit=50)
-    return _page("runs.html", runs=recent)
+@signed_in
+async def runs_page(request: Request, viewer: Viewer) -> Response:
+    services = services_of(request)
+    recent = await runs.recent_runs(services.sessions, limit=50)
+    permissions = auth_for(request).permissions
+    shown = await readable(services.providers, permissions, viewer, recent, resource_of_run)
+    return render("runs.html", runs=shown, viewer=viewer)
 
 
-async def delivery_page(request: Request) -> HTMLResponse:
+@signed_in
+async def delivery_page(request: Request, viewer: Viewer) -> Response:
     pk = _int(request, "delivery_pk")
-    delivery = await store.get(_services(request).sessions, pk) if pk else None
-    if delivery is None:
-        return _not_found(f"delivery {request.path_params['delivery_pk']}")
+    delivery = await store.get(services_of(request).sessions, pk) if pk else None
+    if delivery is None or not await may_see(request, viewer, resource_of_delivery(delivery)):
+        return _not_found(f"delivery {request.path_params['delivery_pk']}", viewer)
     outcome = delivery.outcome or {}
-    return _page(
-        "delivery.html", delivery=delivery, outcome=outcome, pipelines=outcome.get("pipelines")
+    return render(
+        "delivery.html",
+        delivery=delivery,
+        outcome=outcome,
+        pipelines=outcome.get("pipelines"),
+        viewer=viewer,
     )
 
 

@@ -32,9 +32,10 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """The app behind a real uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
+async def serving(app: Starlette, port: int | None = None) -> AsyncIterator[str]:
+    """The app behind a real uvicorn on loopback, on `port` (one chosen before the app's
+    settings, which name it) or a free one; yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

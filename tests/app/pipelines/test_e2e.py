@@ -14,6 +14,7 @@ from app.worker import create_worker
 from tests.support.deliveries import delivery
 from tests.support.hosts import HEAD_SHA, HOSTS, NEXT_SHA, pull_request_delivery
 from tests.support.http import running
+from tests.support.oauth import ADMIN_PAGES, sign_in_admin
 from tests.support.runs import all_runs, until
 from tests.support.settings import make_settings
 from tests.support.worker import run_worker_until_idle
@@ -51,6 +52,7 @@ def e2e_settings(
         SHIPYARD_DATA_DIR=str(data_dir),
         SHIPYARD_PUBLIC_URL="http://shipyard.test",
         SHIPYARD_HEARTBEAT="0.1",
+        **ADMIN_PAGES,
         **host_settings,
     )
 
@@ -67,6 +69,7 @@ async def test_pull_request_opened_runs_the_pipeline_and_reports_back(
             response = await client.post(f"/webhooks/{provider}", content=body, headers=headers)
             assert response.status_code == 202
             worker = await run_worker_until_idle(settings)
+            sign_in_admin(client, settings)
             page = await client.get("/runs/1")
     assert worker.jobs_failed == 0
 
@@ -165,7 +168,7 @@ async def test_invalid_config_fails_the_config_status_and_runs_nothing(
     broken = review().replace("type: run_command", "type: run_comand")
     with HOSTS["github"](broken) as host:
         settings = make_settings(
-            migrated, SHIPYARD_PUBLIC_URL="http://shipyard.test", **host.settings
+            migrated, SHIPYARD_PUBLIC_URL="http://shipyard.test", **ADMIN_PAGES, **host.settings
         )
         app = create_app(settings)
         event, payload = pull_request_delivery("github")
@@ -175,6 +178,7 @@ async def test_invalid_config_fails_the_config_status_and_runs_nothing(
                 await client.post("/webhooks/github", content=body, headers=headers)
             ).status_code == 202
             await app.state.services.queue.join()
+            sign_in_admin(client, settings)
             page = await client.get("/deliveries/1")
     [status] = host.statuses()
     assert status["state"] == "failure"
