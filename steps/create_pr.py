@@ -3,15 +3,21 @@ it, and open a pull request unless one is already open for that branch.
 
 Safe to run twice: when the remote branch already has the same tree, nothing is pushed; an
 open pull request for the branch is reused. Nothing changed (a clean tree, and no commit since
-`checkout`) means no branch and no pull request. Earlier steps may have run the repository's
-code, so hooks are off for commit and push, and the push goes to the provider's clone URL,
-not to whatever `origin` says now.
+`checkout`) means no branch and no pull request.
+
+Earlier steps may have run the repository's code and rewritten workspace/src/.git (its config
+can point git at a proxy and turn TLS checks off), so the token never goes near it: the commit
+is made there without credentials, pushed into a bare repository Shipyard makes for the purpose,
+and only that repository talks to the provider's clone URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
@@ -19,7 +25,7 @@ from pydantic import Field, field_validator
 from providers.vocabulary import CloneAuth, PullRequest
 from steps.base import StepConfig, StepContext, StepFailed
 from steps.checkout import CHECKOUT_REF
-from steps.git import NO_HOOKS, Git
+from steps.git import Git
 
 __all__ = ["CreatePr", "check_branch_name", "step"]
 
@@ -58,12 +64,13 @@ class CreatePr:
         if base == config.branch:
             raise StepFailed(f"branch {config.branch!r} is the base branch; choose another")
         auth = await ctx.provider.clone_auth(ctx.run.repo)
-        git = Git(ctx, src, auth)
+        git = Git(ctx, src)
         outputs: dict[str, Any] = {"branch": config.branch, "created": False}
         if not await _commit(git, config, ctx.mask):
             ctx.log("nothing changed since checkout: no branch, no pull request")
             return outputs | {"number": None, "url": None}
-        await _push(git, auth, config.branch)
+        pushing = await _pushing_repository(git, config.branch)
+        await _push(Git(ctx, pushing, auth), auth, config.branch)
         pull, created = await _open_pull_request(ctx, config, base)
         await ctx.record(RECORDED_NUMBER, pull.number)
         return outputs | {"number": pull.number, "url": pull.url, "created": created}
@@ -87,12 +94,24 @@ async def _commit(git: Git, config: CreatePrConfig, mask: Callable[[str], str]) 
         name, email = f"user.name={config.author_name}", f"user.email={config.author_email}"
         message = mask(config.commit_message or config.title)
         commit = ("commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message)
-        await git(*NO_HOOKS, "-c", name, "-c", email, *commit)
+        await git("-c", name, "-c", email, *commit)
     return True
 
 
+async def _pushing_repository(src: Git, branch: str) -> Path:
+    """A fresh bare repository holding `branch` as committed in src, and nothing a step wrote."""
+    path = src.ctx.workspace / ".shipyard" / "push.git"
+    await asyncio.to_thread(shutil.rmtree, path, True)
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    made = Git(src.ctx, path.parent)
+    await made("init", "--quiet", "--bare", "--template=", path.name, log=False)
+    await Git(src.ctx, path)("config", "receive.shallowUpdate", "true", log=False)
+    await src("push", "--quiet", "--no-verify", str(path), f"HEAD:refs/heads/{branch}", log=False)
+    return path
+
+
 async def _push(git: Git, auth: CloneAuth, branch: str) -> None:
-    """Push HEAD to `branch`, unless the remote branch already has the same tree."""
+    """Push `branch` to the clone URL, unless the remote branch already has the same tree."""
     ref = f"refs/heads/{branch}"
     listed = await git("ls-remote", auth.url, ref, log=False)
     remote = next((line.split()[0] for line in listed.lines if line.endswith(f"\t{ref}")), "")
@@ -100,12 +119,12 @@ async def _push(git: Git, auth: CloneAuth, branch: str) -> None:
         shallow = (await git("rev-parse", "--is-shallow-repository", log=False)).text == "true"
         depth = ["--depth=1"] if shallow else []
         await git("fetch", "--quiet", "--no-tags", *depth, auth.url, remote)
-        trees = await git("rev-parse", "HEAD^{tree}", f"{remote}^{{tree}}", log=False)
+        trees = await git("rev-parse", f"{ref}^{{tree}}", f"{remote}^{{tree}}", log=False)
         if len(set(trees.lines)) == 1:
             git.ctx.log(f"{branch} already has these changes; not pushing")
             return
     lease = f"--force-with-lease={ref}:{remote}"  # empty: the branch must not exist yet
-    await git(*NO_HOOKS, "push", "--quiet", "--no-verify", lease, auth.url, f"HEAD:{ref}")
+    await git("push", "--quiet", "--no-verify", lease, auth.url, f"{ref}:{ref}")
 
 
 async def _open_pull_request(

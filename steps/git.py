@@ -5,6 +5,11 @@ a URL, `.git/config` or a log line.
 (git >= 2.31), which is `git -c` without putting the token in the process list, and it is scoped
 to the host of the clone URL (`http.https://host/.extraHeader`): should a repository's own
 config rewrite the remote (`url.<x>.insteadOf`), git does not send the header elsewhere.
+
+Earlier steps run the repository's code, and can write the workspace: `$HOME/.gitconfig` (HOME
+is the workspace), `.git/config` and `.git/hooks`. So git never reads the system or global
+config, never runs a hook or an fsmonitor, and a command that carries the token only ever runs
+in a repository Shipyard made itself and no step has touched since (see `create_pr`).
 """
 
 from __future__ import annotations
@@ -21,17 +26,16 @@ from steps.base import StepContext, StepFailed
 from steps.process import run_process
 
 __all__ = [
-    "NO_HOOKS",
     "Git",
     "GitFailed",
     "GitResult",
-    "auth_config",
+    "command_config",
     "credential_secrets",
     "has_password",
 ]
 
-# Commands that could run code the repository (or an earlier step) put there are told not to.
-NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+# What every git command is told, ahead of any config a step could have written.
+_SAFE_CONFIG = (("core.hooksPath", "/dev/null"), ("core.fsmonitor", "false"))
 
 
 class GitFailed(StepFailed):
@@ -96,22 +100,29 @@ class Git:
             "LC_ALL": "C",
             "GIT_TERMINAL_PROMPT": "0",  # fail rather than wait for a password nobody types
             "GCM_INTERACTIVE": "never",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
         }
-        return env | auth_config(self.auth)
+        return env | command_config(self.auth)
 
 
 def _verb(args: Sequence[str]) -> str:
     return next((a for a in args if not a.startswith("-") and "=" not in a), "")
 
 
-def auth_config(auth: CloneAuth | None) -> dict[str, str]:
-    """The environment that gives git the clone header, scoped to the clone URL's host."""
-    if auth is None or auth.header is None:
-        return {}
-    parts = urlsplit(auth.url)
-    scoped = parts.scheme in ("http", "https") and parts.netloc
-    key = f"http.{parts.scheme}://{parts.netloc}/.extraHeader" if scoped else "http.extraHeader"
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": key, "GIT_CONFIG_VALUE_0": auth.header}
+def command_config(auth: CloneAuth | None) -> dict[str, str]:
+    """The environment that gives git its safe settings and the clone header, scoped to the
+    clone URL's host."""
+    settings = list(_SAFE_CONFIG)
+    if auth is not None and auth.header is not None:
+        parts = urlsplit(auth.url)
+        scoped = parts.scheme in ("http", "https") and parts.netloc
+        key = f"http.{parts.scheme}://{parts.netloc}/.extraHeader" if scoped else "http.extraHeader"
+        settings.append((key, auth.header))
+    env = {"GIT_CONFIG_COUNT": str(len(settings))}
+    for n, (key, value) in enumerate(settings):
+        env |= {f"GIT_CONFIG_KEY_{n}": key, f"GIT_CONFIG_VALUE_{n}": value}
+    return env
 
 
 def credential_secrets(auth: CloneAuth | None) -> list[str]:

@@ -14,7 +14,7 @@ from app.secrets.masker import Masker
 from providers.vocabulary import CloneAuth
 from steps.base import StepFailed
 from steps.checkout import CHECKOUT_REF, CheckoutConfig, step
-from steps.git import auth_config, credential_secrets
+from steps.git import command_config, credential_secrets
 from tests.support.git import HEADER, TOKEN, Origin, git, make_origin
 from tests.support.steps import StepHarness
 
@@ -158,13 +158,34 @@ async def test_git_sends_the_header_to_the_host(
 
 
 def test_the_header_is_scoped_to_the_clone_host() -> None:
-    env = auth_config(CloneAuth(url="https://git.example:8443/acme/web.git", header=HEADER))
-    assert env == {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "http.https://git.example:8443/.extraHeader",
-        "GIT_CONFIG_VALUE_0": HEADER,
-    }
-    assert auth_config(CloneAuth(url="https://git.example/acme/web.git")) == {}
+    env = command_config(CloneAuth(url="https://git.example:8443/acme/web.git", header=HEADER))
+    assert env["GIT_CONFIG_COUNT"] == "3"
+    assert env["GIT_CONFIG_KEY_2"] == "http.https://git.example:8443/.extraHeader"
+    assert env["GIT_CONFIG_VALUE_2"] == HEADER
+    bare = command_config(CloneAuth(url="https://git.example/acme/web.git"))
+    assert HEADER not in bare.values()
+    assert (bare["GIT_CONFIG_KEY_0"], bare["GIT_CONFIG_VALUE_0"]) == ("core.hooksPath", "/dev/null")
+
+
+async def test_config_a_step_left_in_the_workspace_is_not_read(
+    harness: StepHarness, origin: Origin
+) -> None:
+    """An earlier step wrote $HOME/.gitconfig (HOME is the workspace) with an fsmonitor that
+    would see the token in git's environment."""
+    use(harness, origin)
+    harness.workspace.mkdir(parents=True, exist_ok=True)
+    spy = harness.workspace / "spy.sh"
+    spy.write_text(f"#!/bin/sh\nenv >> {harness.workspace}/seen-by-spy\n")
+    spy.chmod(0o755)
+    (harness.workspace / ".gitconfig").write_text(
+        f"[core]\n\tfsmonitor = {spy}\n\thooksPath = {harness.workspace}\n"
+    )
+    (harness.workspace / "post-checkout").write_text(f"#!/bin/sh\nexec {spy}\n")
+    (harness.workspace / "post-checkout").chmod(0o755)
+
+    await step.run(harness.context(), CheckoutConfig(ref=origin.shas[0]))
+
+    assert not (harness.workspace / "seen-by-spy").exists()
 
 
 def test_the_credential_masker_knows_every_form_of_the_token() -> None:

@@ -171,6 +171,44 @@ async def test_repository_hooks_do_not_run(harness: StepHarness, bare: Path) -> 
     assert not list(harness.workspace.glob("*-ran"))
 
 
+def spy(path: Path, log: Path, *, then: str) -> Path:
+    """A script that appends its environment to `log`, then does `then`."""
+    path.write_text(f"#!/bin/sh\nenv >> {log}\n{then}\n")
+    path.chmod(0o755)
+    return path
+
+
+async def test_the_token_never_meets_what_earlier_steps_left_in_src(
+    harness: StepHarness, bare: Path
+) -> None:
+    """An earlier step ran the repository's code: it left hooks, a clean filter (which git runs
+    on `add`), and config that turns a push to origin into a command of its own. The filter
+    runs, as the repository's code may; nothing it or the rewritten remote see holds the token."""
+    src = await fresh_checkout(harness, bare)
+    seen = harness.workspace / "seen"
+    filter_ = spy(harness.workspace / "filter.sh", seen, then="cat")
+    transport = spy(harness.workspace / "transport.sh", seen, then="exit 1")
+    for hook in ("post-checkout", "reference-transaction", "pre-push", "pre-commit"):
+        spy(src / ".git" / "hooks" / hook, seen, then="exit 0")
+    with (src / ".git" / "config").open("a") as planted:
+        planted.write(
+            f'[filter "spy"]\n\tclean = {filter_}\n'
+            f"[core]\n\tfsmonitor = {transport}\n"
+            "[protocol]\n\tallow = always\n"
+            f'[url "ext::{transport}"]\n\tinsteadOf = {bare.as_uri()}\n'
+        )
+    (src / ".gitattributes").write_text("* filter=spy\n")
+    (src / "version.txt").write_text("1.2.3\n")
+
+    await step.run(harness.context(), config())
+
+    assert remote_sha(bare) is not None
+    environments = seen.read_text()
+    assert "GIT_DIR" in environments or "PATH" in environments  # the filter did run
+    for secret in (TOKEN, HEADER.split()[-1]):
+        assert secret not in environments
+
+
 async def test_secrets_are_masked_in_what_is_sent(harness: StepHarness, bare: Path) -> None:
     harness.secrets.append("s3cret-value")
     src = await fresh_checkout(harness, bare)
