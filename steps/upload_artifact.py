@@ -2,9 +2,10 @@
 
 Files land in `<data_dir>/artifacts/<run id>/<name>/`, at their path relative to workspace/src
 (or the workspace when there is no checkout). A matched directory brings its files. Anything
-under `.git` is left out. A file that resolves outside the workspace (a symlink a pull request
-added, `../`) fails the step rather than being copied: artifacts are readable by people who may
-not read the worker's disk. A retry replaces what an earlier attempt copied.
+under `.git` is left out. A file that resolves outside the workspace or into a `.git` (a
+symlink a pull request added, `../`) fails the step rather than being copied: artifacts are
+readable by people who may not read the worker's disk. Messages name paths as the workspace
+sees them, never the worker's. A retry replaces what an earlier attempt copied.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def _copy_all(
     base = root / "src" if (root / "src").is_dir() else root
     sources = _match(root, base, patterns)
     if not sources:
-        raise StepFailed(f"no files match {', '.join(patterns)} under {base}")
+        where = "workspace/src" if base != root else "the workspace"
+        raise StepFailed(f"no files match {', '.join(patterns)} under {where}")
     destination = destination.resolve()
     shutil.rmtree(destination, ignore_errors=True)
     files = [
@@ -97,6 +99,8 @@ def _match(root: Path, base: Path, patterns: list[str]) -> dict[str, Path]:
                 resolved = path.resolve()
                 if not resolved.is_relative_to(root):
                     raise StepFailed(f"{relative.as_posix()} leads outside the workspace")
+                if ".git" in resolved.relative_to(root).parts:
+                    raise StepFailed(f"{relative.as_posix()} leads into a .git directory")
                 if resolved.is_file():
                     found[relative.as_posix()] = resolved
     return dict(sorted(found.items()))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.support import load_settings, with_database
+from app.cli.support import echo, load_settings, with_database
 
 __all__ = ["config_group"]
 
@@ -40,7 +40,7 @@ def config_check(file: Path, repo: str | None) -> None:
         context[GRANTS] = SecretGrants.for_repository(definitions.values(), host, name)
     problems = check_config_file(file, context=context)
     for problem in problems:
-        click.echo(problem, err=True)
+        echo(problem, err=True)
     if problems:
         raise SystemExit(1)
     click.echo(f"{file}: valid")

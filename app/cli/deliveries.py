@@ -6,7 +6,7 @@ import json
 
 import click
 
-from app.cli.support import load_settings, with_database
+from app.cli.support import echo, load_settings, with_database
 
 __all__ = ["deliveries"]
 
@@ -40,7 +40,7 @@ def list_deliveries(limit: int, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(fields))
         else:
-            click.echo(
+            echo(
                 f"{fields['received_at']}  {row.provider:<8} {row.status:<10} "
                 f"{row.event}{'/' + row.action if row.action else ''}  {row.delivery_id}"
                 + (f"  error: {row.error}" if row.error else "")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from app.cli.support import load_settings, with_database
+from app.cli.support import echo, load_settings, with_database
 from app.settings import Settings
 
 __all__ = ["run_pipeline", "runs_group"]
@@ -104,7 +104,7 @@ def runs_list(limit: int, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(fields))
         else:
-            click.echo(
+            echo(
                 f"{fields['id']:>6}  {fields['state']:<10} {fields['pipeline']:<20} "
                 f"{fields['provider']}:{fields['repository']}  {fields['trigger']}"
             )
@@ -123,18 +123,18 @@ def runs_show(run_id: int) -> None:
     if run is None:
         raise click.ClickException(f"there is no run {run_id}")
     fields = _run_fields(run)
-    click.echo(
+    echo(
         f"run {run_id}: {fields['pipeline']} on {fields['provider']}:{fields['repository']} "
         f"— {fields['state']}" + (f" ({run.error})" if run.error else "")
     )
     for step in steps:
-        click.echo(f"\n== {step.name} ({step.type}): {step.state}, attempts {step.attempts}")
+        echo(f"\n== {step.name} ({step.type}): {step.state}, attempts {step.attempts}")
         if step.error:
-            click.echo(f"   error: {step.error}")
+            echo(f"   error: {step.error}")
         if step.outputs:
             click.echo(f"   outputs: {json.dumps(step.outputs)}")
         if step.log:
-            click.echo(step.log.rstrip())
+            echo(step.log.rstrip())
 
 
 def _run_fields(run: Any) -> dict[str, Any]:

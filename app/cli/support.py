@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -12,9 +13,24 @@ from app.db.engine import SessionFactory, create_engine, session_factory
 from app.db.schema import DatabaseNotMigrated, ensure_migrated
 from app.settings import Settings
 
-__all__ = ["load_settings", "require_migrated", "with_database"]
+__all__ = ["echo", "load_settings", "require_migrated", "terminal_safe", "with_database"]
 
 T = TypeVar("T")
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides and
+# isolates: what lets stored text (a title, a log line) move the cursor, retitle the window,
+# rewrite the screen or reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every control character shown as its escape (`\\x1b`), not obeyed."""
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Print text that holds what people wrote (titles, logs, errors), made terminal-safe."""
+    click.echo(terminal_safe(text), err=err)
 
 
 def load_settings() -> Settings:

@@ -13,6 +13,7 @@ import respx
 from click.testing import CliRunner
 
 from app.cli import main
+from app.cli.support import terminal_safe
 
 MANUAL = """
 pipelines:
@@ -21,7 +22,8 @@ pipelines:
     steps:
       - name: notes
         type: run_command
-        config: {command: "echo notes for $SHIPYARD_REPOSITORY"}
+        config:
+          command: "echo notes for $SHIPYARD_REPOSITORY; printf '\\\\033]0;owned\\\\007\\\\033[2J'"
 """
 
 
@@ -38,7 +40,7 @@ def test_config_check_says_which_key_on_which_line(tmp_path: Path) -> None:
     path.write_text(MANUAL.replace("command:", "comand:"))
     result = CliRunner().invoke(main, ["config", "check", str(path)])
     assert result.exit_code == 1
-    assert f"{path}:8: pipelines.release-notes.steps[0].config.comand" in result.stderr
+    assert f"{path}:9: pipelines.release-notes.steps[0].config.comand" in result.stderr
 
 
 def test_config_check_without_a_file(tmp_path: Path) -> None:
@@ -95,7 +97,14 @@ async def test_manual_run_then_list_and_show(
     shown = await asyncio.to_thread(invoke, "runs", "show", "1")
     assert "== notes (run_command): succeeded" in shown.output  # type: ignore[attr-defined]
     assert "notes for acme/web" in shown.output  # type: ignore[attr-defined]
+    assert "\x1b" not in shown.output  # type: ignore[attr-defined]
+    assert "\\x1b]0;owned\\x07\\x1b[2J" in shown.output  # type: ignore[attr-defined]
 
     unknown = await asyncio.to_thread(invoke, "run", "deploy", "--repo", "acme/web")
     assert unknown.exit_code == 1  # type: ignore[attr-defined]
     assert "release-notes" in unknown.output  # type: ignore[attr-defined]
+
+
+def test_terminal_safe_shows_controls_instead_of_obeying_them() -> None:
+    text = "title\x1b[31m red\x07\x9b\u202egnp.exe\ttab\nline"
+    assert terminal_safe(text) == "title\\x1b[31m red\\x07\\x9b\\u202egnp.exe\ttab\nline"
