@@ -4,12 +4,10 @@ reach and leave behind."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +16,13 @@ from steps.process import run_process
 from steps.sandbox import (
     Bubblewrap,
     SandboxPolicy,
-    SandboxTools,
     SandboxUnavailable,
     find_tools,
 )
-from tests.support.services import IN_CI
+from tests.support.services import require_sandbox
+from tests.support.tcp import REACH, host_address, listening
 
 STEP_USER = (65534, 65534)
-
-
-def tools() -> SandboxTools:
-    found = find_tools(os.environ.get("PATH"))
-    if isinstance(found, str) or found.slirp4netns is None:
-        if IN_CI:
-            pytest.fail(f"CI must run the sandbox's tests: {found}")
-        pytest.skip(f"no sandbox on this machine: {found}")
-    return found
 
 
 @pytest.fixture
@@ -52,7 +41,7 @@ def workspace() -> Iterator[Path]:
 
 def sandbox(workspace: Path, *, network: bool = True) -> Bubblewrap:
     user = STEP_USER if os.geteuid() == 0 else None
-    return Bubblewrap(tools(), workspace, network=network, user=user)
+    return Bubblewrap(require_sandbox(), workspace, network=network, user=user)
 
 
 async def run(box: Bubblewrap, script: str, **env: str) -> tuple[int, list[str]]:
@@ -65,38 +54,6 @@ async def run(box: Bubblewrap, script: str, **env: str) -> tuple[int, list[str]]
         launcher=box,
     )
     return code, lines
-
-
-# `reach HOST PORT`: the server's first line, or "unreachable".
-REACH = """
-reach() {
-  timeout 5 bash -c "exec 3<>/dev/tcp/$1/$2 && head -1 <&3" 2>/dev/null || echo unreachable
-}
-"""
-
-
-def host_address() -> str:
-    """This machine's address on its network (not loopback), as the sandbox sees the host."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.123", 9))  # no packet is sent: this only picks a route
-        return str(probe.getsockname()[0])
-
-
-@contextlib.asynccontextmanager
-async def listening(host: str) -> AsyncIterator[int]:
-    """A TCP server on `host` that answers `hello`; yields its port."""
-
-    async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"hello\n")
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, host, 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_the_command_sees_its_workspace_and_nothing_of_the_worker(workspace: Path) -> None:
@@ -134,7 +91,8 @@ async def test_the_hosts_loopback_services_are_out_of_reach_and_the_network_is_n
     workspace: Path,
 ) -> None:
     address = host_address()
-    async with listening("0.0.0.0") as port:  # noqa: S104  (the host's own address, for the sandbox)
+    async with listening("0.0.0.0") as server:  # noqa: S104  (the host's own address, for the sandbox)
+        port = server.port
         script = (
             REACH
             + f"""
@@ -156,7 +114,8 @@ async def test_the_hosts_loopback_services_are_out_of_reach_and_the_network_is_n
 
 async def test_without_network_nothing_is_reachable(workspace: Path) -> None:
     address = host_address()
-    async with listening("0.0.0.0") as port:  # noqa: S104
+    async with listening("0.0.0.0") as server:  # noqa: S104
+        port = server.port
         script = (
             f'timeout 5 bash -c "exec 3<>/dev/tcp/{address}/{port}" 2>/dev/null || echo cut-off'
         )
@@ -218,7 +177,7 @@ def test_a_data_dir_the_step_user_cannot_pass_is_named(workspace: Path) -> None:
     hidden = workspace / "private"
     (hidden / "workspaces" / "1").mkdir(parents=True)
     hidden.chmod(0o700)
-    policy = SandboxPolicy(tools(), user=STEP_USER)
+    policy = SandboxPolicy(require_sandbox(), user=STEP_USER)
     launcher = policy.launcher(hidden / "workspaces" / "1", network=True)
     reason = str(getattr(launcher, "reason", ""))
     assert f"cannot reach the workspaces: {hidden} lets no one else through" in reason

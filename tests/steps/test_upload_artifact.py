@@ -78,9 +78,7 @@ async def test_without_src_paths_are_relative_to_the_workspace(harness: StepHarn
     assert [f["path"] for f in outputs["files"]] == ["report.xml"]
 
 
-async def test_nothing_matched_fails_naming_no_worker_path(
-    harness: StepHarness, src: Path
-) -> None:
+async def test_nothing_matched_fails_naming_no_worker_path(harness: StepHarness, src: Path) -> None:
     with pytest.raises(StepFailed, match="no files match") as failure:
         await step.run(harness.context(), UploadArtifactConfig(paths=["*.whl"]))
     assert str(failure.value) == "no files match *.whl under workspace/src"
@@ -89,7 +87,7 @@ async def test_nothing_matched_fails_naming_no_worker_path(
 async def test_a_symlink_into_git_fails(harness: StepHarness, src: Path) -> None:
     (src / "dist" / "config").symlink_to(src / ".git" / "config")
 
-    with pytest.raises(StepFailed, match="dist/config leads into a .git directory"):
+    with pytest.raises(StepFailed, match=r"dist/config leads into a \.git directory"):
         await step.run(harness.context(), UploadArtifactConfig(paths=["dist"]))
     assert not harness.artifacts.exists()
 

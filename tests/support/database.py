@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
+import app.db.models  # noqa: F401  (every table, registered on the metadata)
 from app.db.engine import create_engine, session_factory
 from app.db.models.deliveries import Delivery
 from app.settings import Settings
@@ -16,3 +17,18 @@ async def stored(settings: Settings) -> list[Delivery]:
             return list(await session.exec(select(Delivery).order_by(Delivery.id)))
     finally:
         await engine.dispose()
+
+
+async def everything(settings: Settings) -> str:
+    """Every row of every table, as text: what to search for a value that must not be kept."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            rows = [
+                repr(tuple(row))
+                for table in SQLModel.metadata.sorted_tables
+                for row in await connection.execute(table.select())
+            ]
+    finally:
+        await engine.dispose()
+    return "\n".join(rows)

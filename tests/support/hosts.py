@@ -17,6 +17,7 @@ import responses
 import respx
 
 REPO = "acme/web"
+FORK = "evil/web"
 HEAD_SHA = "a" * 40
 NEXT_SHA = "b" * 40
 
@@ -37,6 +38,7 @@ class FakeHost:
     settings: dict[str, str]
     config: str
     sent: list[Sent] = field(default_factory=list)
+    fork_pulls: set[int] = field(default_factory=set)  # pull requests from FORK, not REPO
 
     def statuses(self) -> list[dict[str, Any]]:
         return [s.body for s in self.sent if s.method == "POST" and "/statuses/" in s.url]
@@ -86,8 +88,11 @@ def _serve_comments(
 AUTHOR = "octocat"  # who opens the pull requests; an admin of the repository
 
 
-def github_pull(number: int, host_url: str, author: str = AUTHOR) -> dict[str, Any]:
-    """A same-repository pull request as GitHub (and Gitea, which copies it) answers it."""
+def github_pull(
+    number: int, host_url: str, author: str = AUTHOR, head_repo: str = REPO
+) -> dict[str, Any]:
+    """A pull request as GitHub (and Gitea, which copies it) answers it: from the repository
+    itself unless `head_repo` names a fork."""
     repo = {"full_name": REPO}
     return {
         "number": number,
@@ -95,7 +100,7 @@ def github_pull(number: int, host_url: str, author: str = AUTHOR) -> dict[str, A
         "state": "open",
         "html_url": f"{host_url}/{REPO}/pull/{number}",
         "user": {"login": author},
-        "head": {"ref": "feature", "sha": HEAD_SHA, "repo": repo},
+        "head": {"ref": "feature", "sha": HEAD_SHA, "repo": {"full_name": head_repo}},
         "base": {"ref": "main", "sha": "0" * 40, "repo": repo},
         "merged": False,
         "draft": False,
@@ -110,7 +115,9 @@ def _serve_people(
     def pull(request: httpx.Request) -> httpx.Response:
         _record(host, request)
         number = int(str(request.url).rstrip("/").rsplit("/", 1)[1])
-        return httpx.Response(200, json=github_pull(number, "https://git.example"))
+        head = FORK if number in host.fork_pulls else REPO
+        pull = github_pull(number, "https://git.example", head_repo=head)
+        return httpx.Response(200, json=pull)
 
     mock.get(f"{api_root}/user").mock(return_value=httpx.Response(200, json={"login": identity}))
     mock.get(url__regex=rf"{repo_api}/pulls/\d+$").mock(side_effect=pull)
@@ -258,9 +265,16 @@ HOSTS = {"github": github, "gitlab": gitlab, "gitea": gitea}
 
 
 def pull_request_delivery(
-    provider: str, *, action: str = "opened", sha: str = HEAD_SHA, title: str = "Add feature"
+    provider: str,
+    *,
+    action: str = "opened",
+    sha: str = HEAD_SHA,
+    title: str = "Add feature",
+    number: int = 7,
+    head_repo: str = REPO,
 ) -> tuple[str, dict[str, Any]]:
-    """(event header, payload) of a pull request event as each host sends it."""
+    """(event header, payload) of a pull request event as each host sends it (GitLab's: always
+    #7 from the project itself)."""
     if provider == "gitlab":
         return "Merge Request Hook", {
             "object_kind": "merge_request",
@@ -294,17 +308,18 @@ def pull_request_delivery(
         "default_branch": "main",
     }
     gitea_action = {"synchronize": "synchronized"}.get(action, action)
+    head_id = 1 if head_repo == REPO else 2
     return "pull_request", {
         "action": action if provider == "github" else gitea_action,
-        "number": 7,
+        "number": number,
         "pull_request": {
-            "number": 7,
+            "number": number,
             "title": title,
             "state": "open",
             "draft": False,
             "merged": False,
-            "html_url": f"https://{provider}.example/acme/web/pull/7",
-            "head": {"ref": "feature", "sha": sha, "repo": {"id": 1, "full_name": REPO}},
+            "html_url": f"https://{provider}.example/acme/web/pull/{number}",
+            "head": {"ref": "feature", "sha": sha, "repo": {"id": head_id, "full_name": head_repo}},
             "base": {"ref": "main", "sha": "c" * 40, "repo": {"id": 1, "full_name": REPO}},
         },
         "repository": repository,

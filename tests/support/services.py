@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+from steps.sandbox import SandboxTools, find_tools
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(
     "SHIPYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -47,6 +49,17 @@ def require_redis() -> str:
 def require_postgres() -> str:
     require(POSTGRES_URL, 5432, "PostgreSQL")
     return POSTGRES_URL
+
+
+def require_sandbox() -> SandboxTools:
+    """bubblewrap and slirp4netns, as the worker finds them (skipped without, failed in CI)."""
+    found = find_tools(os.environ.get("PATH"))
+    if isinstance(found, str) or found.slirp4netns is None:
+        message = f"no sandbox on this machine: {found}"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must run this test")
+        pytest.skip(message)
+    return found
 
 
 def _with_database(url: str, name: str) -> str:

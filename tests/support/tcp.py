@@ -1,10 +1,12 @@
-"""Small loopback TCP stand-ins for a network that fails: a switchable proxy, a black hole."""
+"""Small TCP stand-ins: a switchable proxy, a black hole, a server that counts who reached it,
+and the shell function a sandboxed script reaches out with."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+from collections.abc import AsyncIterator
 
 
 class SwitchableProxy:
@@ -61,3 +63,45 @@ def black_hole() -> socket.socket:  # type: ignore[misc]
         yield sock
     finally:
         sock.close()
+
+
+# `reach HOST PORT` in a step's bash: the server's first line, or "unreachable".
+REACH = """
+reach() {
+  timeout 5 bash -c "exec 3<>/dev/tcp/$1/$2 && head -1 <&3" 2>/dev/null || echo unreachable
+}
+"""
+
+
+def host_address() -> str:
+    """This machine's address on its network (not loopback), as a sandbox sees the host."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.123", 9))  # no packet is sent: this only picks a route
+        return str(probe.getsockname()[0])
+
+
+class Listener:
+    """A TCP server that answers `hello` and counts the connections it accepted."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.port = 0
+
+    async def _answer(self, _: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        writer.write(b"hello\n")
+        await writer.drain()
+        writer.close()
+
+
+@contextlib.asynccontextmanager
+async def listening(host: str) -> AsyncIterator[Listener]:
+    """A `Listener` on `host` (any port)."""
+    listener = Listener()
+    server = await asyncio.start_server(listener._answer, host, 0)
+    listener.port = server.sockets[0].getsockname()[1]
+    try:
+        yield listener
+    finally:
+        server.close()
+        await server.wait_closed()
