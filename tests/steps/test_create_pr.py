@@ -182,20 +182,25 @@ async def test_the_token_never_meets_what_earlier_steps_left_in_src(
     harness: StepHarness, bare: Path
 ) -> None:
     """An earlier step ran the repository's code: it left hooks, a clean filter (which git runs
-    on `add`), and config that turns a push to origin into a command of its own. The filter
-    runs, as the repository's code may; nothing it or the rewritten remote see holds the token."""
+    on `add`), and a config include that turns a push to origin into a command of its own. The
+    filter runs, as the repository's code may; nothing it or the rewritten remote see holds
+    the token."""
     src = await fresh_checkout(harness, bare)
     seen = harness.workspace / "seen"
     filter_ = spy(harness.workspace / "filter.sh", seen, then="cat")
     transport = spy(harness.workspace / "transport.sh", seen, then="exit 1")
     for hook in ("post-checkout", "reference-transaction", "pre-push", "pre-commit"):
         spy(src / ".git" / "hooks" / hook, seen, then="exit 0")
+    included = harness.workspace / "included.cfg"
+    included.write_text(
+        "[protocol]\n\tallow = always\n"
+        f'[url "ext::{transport}"]\n\tinsteadOf = {bare.as_uri()}\n'
+    )
     with (src / ".git" / "config").open("a") as planted:
         planted.write(
             f'[filter "spy"]\n\tclean = {filter_}\n'
             f"[core]\n\tfsmonitor = {transport}\n"
-            "[protocol]\n\tallow = always\n"
-            f'[url "ext::{transport}"]\n\tinsteadOf = {bare.as_uri()}\n'
+            f"[include]\n\tpath = {included}\n"
         )
     (src / ".gitattributes").write_text("* filter=spy\n")
     (src / "version.txt").write_text("1.2.3\n")
