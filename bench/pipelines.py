@@ -830,11 +830,14 @@ def _count(values: Iterator[str] | Sequence[str]) -> dict[str, int]:
 
 @dataclass
 class StandIn:
-    """The GitHub REST API as far as routing and reporting use it, stamping arrivals."""
+    """The GitHub REST API as far as routing and reporting use it, stamping arrivals: the
+    repository and its config, each pull request (from the repository itself, at the sha its
+    delivery names), its author's role (admin), and the statuses."""
 
     config: bytes
     statuses: list[tuple[float, str, str]] = field(default_factory=list)  # (time, sha, state)
     reads: list[float] = field(default_factory=list)
+    pulls: dict[int, str] = field(default_factory=dict)  # number -> head sha
 
     def app(self) -> Starlette:
         return Starlette(
@@ -842,8 +845,21 @@ class StandIn:
                 Route("/repos/{owner}/{name}", self._repo),
                 Route("/repos/{owner}/{name}/contents/{path:path}", self._contents),
                 Route("/repos/{owner}/{name}/statuses/{sha}", self._status, methods=["POST"]),
+                Route("/repos/{owner}/{name}/pulls/{number:int}", self._pull),
+                Route("/repos/{owner}/{name}/collaborators/{login}/permission", self._permission),
             ]
         )
+
+    async def _pull(self, request: Request) -> Response:
+        number = request.path_params["number"]
+        if number not in self.pulls:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        return JSONResponse(
+            json.loads(pull_request_body(number, self.pulls[number]))["pull_request"]
+        )
+
+    async def _permission(self, request: Request) -> Response:
+        return JSONResponse({"permission": "admin", "role_name": "admin"})
 
     async def _repo(self, request: Request) -> Response:
         full = f"{request.path_params['owner']}/{request.path_params['name']}"
@@ -978,6 +994,7 @@ async def _latency_run(
     for index in range(count):
         sha = hashlib.sha256(f"{kind}-{index}-{secret}".encode()).hexdigest()[:40]
         body = pull_request_body(1000 + index, sha)
+        host.pulls[1000 + index] = sha
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         deliveries.append(Sent(str(uuid.uuid4()), sha, body, f"sha256={digest}"))
     processes = Processes(directory)
@@ -1148,6 +1165,7 @@ def run(config: Config) -> dict[str, Any]:
     last = config.databases[-1]  # what-if passes run on one database: PostgreSQL if chosen
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-pipes-") as temp:
         directory = Path(temp)  # no .env here: Settings see only the environment we give
+        directory.chmod(0o711)  # the sandbox's step user passes through to its workspace
         if "engine" in config.parts:
             for kind in config.databases:
                 engine_rows.append(
