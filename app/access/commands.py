@@ -1,6 +1,7 @@
-"""May this comment command Shipyard? The comment re-read through the host (its author, body
-and pull request, as the host says — not as a payload claims), bots and Shipyard itself
-ignored, and the author's role checked against the command's floor."""
+"""Who wrote this comment command, really? The comment re-read through the host (its author,
+body and pull request, as the host says — not as a payload claims), bots and Shipyard itself
+set aside, and the author's role on the repository, for the caller to hold against each
+command's floor."""
 
 from __future__ import annotations
 
@@ -11,42 +12,46 @@ from app.access.roles import role_name
 from providers.base import Provider
 from providers.vocabulary import Comment, Permission, Repo
 
-__all__ = ["CommentCheck", "check_comment"]
+__all__ = ["CommentAuthor", "comment_author"]
 
 
 @dataclass(frozen=True)
-class CommentCheck:
-    """The comment as the host has it; `allowed`, or why not. `reply` is False when a
-    refusal is not worth answering (a bot's comment, Shipyard's own)."""
+class CommentAuthor:
+    """The comment as the host has it and its author's `role`; or, when no one may command
+    through it, `refused` says why and `reply` whether that is worth answering (not to a bot,
+    nor to Shipyard's own comment)."""
 
-    comment: Comment | None
-    allowed: bool
-    why: str = ""
+    comment: Comment
+    repo: Repo
+    role: Permission = Permission.NONE
+    refused: str | None = None
     reply: bool = True
 
+    def may(self, min_role: Permission) -> str | None:
+        """None when the author may give a command that needs `min_role`; else why not."""
+        if self.refused is not None:
+            return self.refused
+        if self.role < min_role:
+            return (
+                f"@{self.comment.author} needs {role_name(min_role)} on {self.repo.full_name} "
+                f"to command Shipyard here, and has {role_name(self.role)}"
+            )
+        return None
 
-async def check_comment(
-    provider: Provider,
-    permissions: PermissionCache,
-    repo: Repo,
-    number: int,
-    comment_id: int,
-    min_role: Permission,
-) -> CommentCheck:
+
+async def comment_author(
+    provider: Provider, permissions: PermissionCache, repo: Repo, number: int, comment_id: int
+) -> CommentAuthor:
     comment = await provider.get_comment(repo, number, comment_id)
     if comment.pull_request is not None and comment.pull_request != number:
-        return CommentCheck(comment, False, f"comment {comment_id} is not on #{number}", False)
+        why = f"comment {comment_id} is not on #{number}"
+        return CommentAuthor(comment, repo, refused=why, reply=False)
     identity = await provider.identity()
     author = comment.author or ""
     if author.lower() == identity.login.lower():
-        return CommentCheck(comment, False, "Shipyard's own comment", False)
+        return CommentAuthor(comment, repo, refused="Shipyard's own comment", reply=False)
     if comment.author_is_bot or not author:
-        return CommentCheck(comment, False, f"{author or 'an unknown author'} is a bot", False)
-    role = await permissions.role(provider, repo, author)
-    if role < min_role:
-        why = (
-            f"@{author} needs {role_name(min_role)} on {repo.full_name} to command Shipyard "
-            f"here, and has {role_name(role)}"
+        return CommentAuthor(
+            comment, repo, refused=f"{author or 'an unknown author'} is a bot", reply=False
         )
-        return CommentCheck(comment, False, why)
-    return CommentCheck(comment, True)
+    return CommentAuthor(comment, repo, role=await permissions.role(provider, repo, author))

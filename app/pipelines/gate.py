@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from app.access.commands import check_comment
+from app.access.commands import comment_author
 from app.access.roles import at_least, parse_role
 from app.access.trust import pull_request_trust
 from app.pipelines.config import PipelineConfig, pipelines_of
@@ -45,7 +45,10 @@ async def admit(
 ) -> Admitted:
     admitted = Admitted(list(matches))
     number = event.pull_request.number if event.pull_request else None
-    if not matches or number is None:
+    if matches and number is None and event.kind is EventKind.COMMENT:
+        admitted.skipped = {m.pipeline: "the comment names no pull request" for m in matches}
+        admitted.matches.clear()  # nothing to ask the host about, so nobody to authorise
+    if not admitted.matches or number is None:
         return admitted
     pipelines = pipelines_of(config)
     if event.kind is EventKind.COMMENT:
@@ -80,24 +83,20 @@ async def _authorise_comment(
         admitted.matches.clear()
         return
     floor = parse_role(services.settings.min_command_role)
+    author = await comment_author(provider, services.permissions, repo, number, comment_id)
     refusal: str | None = None
     for match in list(admitted.matches):
         trigger = pipelines[match.pipeline].on.comment
         wanted = (
             at_least(floor, parse_role(trigger.min_role)) if trigger and trigger.min_role else floor
         )
-        check = await check_comment(
-            provider, services.permissions, repo, number, comment_id, wanted
-        )
-        said = command_in(check.comment.body if check.comment else "", [match.command or ""])
-        if check.allowed and said is None:
-            check_why = "the comment no longer gives that command"
-        else:
-            check_why = check.why
-        if not check.allowed or said is None:
+        why = author.may(wanted)
+        if why is None and command_in(author.comment.body, [match.command or ""]) is None:
+            why = "the comment no longer gives that command"
+        if why is not None:
             admitted.matches.remove(match)
-            admitted.skipped[match.pipeline] = check_why
-            if check.reply and refusal is None:
-                refusal = check_why
+            admitted.skipped[match.pipeline] = why
+            if author.reply and refusal is None:
+                refusal = why
     if refusal is not None:
         await provider.post_comment(repo, number, f"Shipyard did not run this: {refusal}.")

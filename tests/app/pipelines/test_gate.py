@@ -141,6 +141,18 @@ async def test_a_forged_comment_is_judged_by_what_the_host_says(
     assert await started(services) == {}
 
 
+async def test_a_comment_that_no_longer_gives_the_command_starts_nothing(
+    host_and_services: tuple[ConfigHost, Services],
+) -> None:
+    """The payload says `/review`; the comment, as the host has it now, says something else."""
+    host, services = host_and_services
+    host.roles["octocat"] = Permission.ADMIN
+    host.host_comments[11] = Comment(id=11, body="thanks!", author="octocat", pull_request=7)
+    outcome = await route(services, "issue_comment", comment_event("/review", login="octocat"))
+    assert outcome["skipped"] == {"review": "the comment no longer gives that command"}
+    assert await started(services) == {}
+
+
 async def test_a_comment_the_host_has_on_another_pull_request_is_refused(
     host_and_services: tuple[ConfigHost, Services],
 ) -> None:
