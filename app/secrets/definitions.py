@@ -8,6 +8,8 @@ what is granted to it (`SecretGrants`), checked when its config is read.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ __all__ = [
     "define",
     "forbidden_paths",
     "forbidden_variables",
+    "is_forbidden",
     "remove",
 ]
 
@@ -89,9 +92,16 @@ def forbidden_variables(settings: Settings) -> frozenset[str]:
     )
 
 
+# What the kernel shows of this process (its environment, memory and files): never a source.
+PROCESS_VIEWS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
 def forbidden_paths(settings: Settings) -> frozenset[Path]:
     """Files that hold Shipyard's own credentials or state: never a secret's source."""
-    paths = {Path(".env").resolve(), Path(settings.data_dir).resolve()}
+    paths = {Path(".env").resolve(), Path(settings.data_dir).resolve(), *PROCESS_VIEWS}
+    if settings.is_sqlite:
+        database = settings.database_url.partition(":///")[2].partition("?")[0]
+        paths.add(Path(database).expanduser().resolve())
     key = settings.github_private_key.get_secret_value() if settings.github_private_key else ""
     if key.strip() and not key.lstrip().startswith("-----BEGIN"):
         paths.add(Path(key.strip()).expanduser().resolve())
@@ -103,11 +113,17 @@ def check_source(source: str, settings: Settings) -> None:
     ref = parse_reference(source, allowed=SERVER_SCHEMES)
     if ref.scheme == "env" and ref.name.upper() in forbidden_variables(settings):
         raise SecretError(f"{ref} is one of Shipyard's own settings, never a secret's source")
-    if ref.scheme == "file":
-        path = Path(ref.path).resolve()
-        for forbidden in forbidden_paths(settings):
-            if path == forbidden or path.is_relative_to(forbidden):
-                raise SecretError(f"{ref} holds Shipyard's own credentials or state")
+    if ref.scheme == "file" and is_forbidden(Path(ref.path), forbidden_paths(settings)):
+        raise SecretError(f"{ref} holds Shipyard's own credentials or state")
+
+
+def is_forbidden(path: Path, forbidden: frozenset[Path]) -> bool:
+    """Whether `path`, as written or with its links followed (/proc/1/root/… is /…), is or lies
+    inside one of `forbidden`."""
+    seen = [Path(os.path.abspath(path))]
+    with contextlib.suppress(OSError):  # a link that may not be followed: judged as written
+        seen.append(path.resolve())
+    return any(p == bad or p.is_relative_to(bad) for p in seen for bad in forbidden)
 
 
 async def define(

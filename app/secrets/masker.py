@@ -31,6 +31,7 @@ class Masker:
 
     def __init__(self, secrets: Iterable[str] = (), *, parent: Masker | None = None) -> None:
         self._own: set[str] = set()
+        self._whole: set[str] = set()  # the secrets as taught, and their encodings
         self._parent = parent
         self._version = 0
         self._compiled: tuple[tuple[int, ...], re.Pattern[str] | None] | None = None
@@ -42,6 +43,7 @@ class Masker:
         fresh = _forms(secret) - self._own
         if fresh:
             self._own |= fresh
+            self._whole |= {secret, *_encodings(secret)} & fresh
             self._version += 1
 
     def forget(self, secret: str) -> None:
@@ -49,11 +51,13 @@ class Masker:
         known = _forms(secret) & self._own
         if known:
             self._own -= known
+            self._whole -= known
             self._version += 1
 
-    def holds(self, secret: str) -> bool:
-        """Whether `secret`, whole, is one this masker (or an ancestor) masks."""
-        return secret in self._secrets() or secret.strip() in self._secrets()
+    def reveals(self, text: str) -> bool:
+        """Whether `text` holds, whole or encoded, a secret this masker (or an ancestor) was
+        taught — not merely one line of one (a PEM key's `-----BEGIN` line is everyone's)."""
+        return any(form in text for form in self._revealing())
 
     def child(self, secrets: Iterable[str] = ()) -> Masker:
         """A masker for one piece of work: these secrets, and everything this one masks."""
@@ -82,6 +86,9 @@ class Masker:
     def _versions(self) -> tuple[int, ...]:
         """Changes whenever this masker or an ancestor learns a secret."""
         return (self._version, *(self._parent._versions() if self._parent is not None else ()))
+
+    def _revealing(self) -> set[str]:
+        return self._whole | (self._parent._revealing() if self._parent is not None else set())
 
     def _secrets(self) -> set[str]:
         return self._own | (self._parent._secrets() if self._parent is not None else set())

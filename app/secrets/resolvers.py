@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from app.secrets.definitions import Definition
+from app.secrets.definitions import Definition, is_forbidden
 from app.secrets.masker import Masker
 from providers.mask import Mask
 from steps.secret_refs import (
@@ -85,10 +85,9 @@ class FileSource:
 
     def _read(self, path: Path) -> str | None:
         """The file's text; None when it is (inside) one of Shipyard's own."""
-        resolved = path.resolve()
-        if any(resolved == bad or resolved.is_relative_to(bad) for bad in self.forbidden):
+        if is_forbidden(path, self.forbidden):
             return None
-        return resolved.read_text(encoding="utf-8")
+        return path.resolve().read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ class Resolver:
         if source is None:
             raise SecretError(f"{ref.scheme}:// secrets have no source here")
         value = await source.read(ref)
-        if self.secrets.own.holds(value):
-            raise SecretError(f"{ref} resolves to one of Shipyard's own credentials: refused")
+        if self.secrets.own.reveals(value):
+            raise SecretError(f"{ref} holds one of Shipyard's own credentials: refused")
         self.mask.add(value)
         return value

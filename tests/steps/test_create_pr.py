@@ -193,8 +193,7 @@ async def test_the_token_never_meets_what_earlier_steps_left_in_src(
         spy(src / ".git" / "hooks" / hook, seen, then="exit 0")
     included = harness.workspace / "included.cfg"
     included.write_text(
-        "[protocol]\n\tallow = always\n"
-        f'[url "ext::{transport}"]\n\tinsteadOf = {bare.as_uri()}\n'
+        f'[protocol]\n\tallow = always\n[url "ext::{transport}"]\n\tinsteadOf = {bare.as_uri()}\n'
     )
     with (src / ".git" / "config").open("a") as planted:
         planted.write(

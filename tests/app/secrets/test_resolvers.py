@@ -4,6 +4,7 @@ vault:// says it is not built yet; literal secrets are refused; what resolves is
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,24 @@ async def test_a_value_that_is_one_of_shipyards_credentials_is_refused() -> None
         await repository(
             "secret://DEPLOY_KEY", {"TEAM_DEPLOY_KEY": "ghp_the_servers_token"}, own=own
         )
+
+
+async def test_a_value_holding_one_of_shipyards_credentials_is_refused() -> None:
+    """A dump of an environment, say, with the server's token somewhere inside (or encoded)."""
+    own = Masker(["ghp_the_servers_token"])
+    dump = "PATH=/usr/bin\nGITHUB_TOKEN=ghp_the_servers_token\nHOME=/root"
+    encoded = "blob " + base64.b64encode(b"ghp_the_servers_token").decode()
+    for value in (dump, encoded):
+        with pytest.raises(SecretError, match="holds one of Shipyard's own credentials"):
+            await repository("secret://DEPLOY_KEY", {"TEAM_DEPLOY_KEY": value}, own=own)
+
+
+async def test_a_key_sharing_only_a_pem_header_with_shipyards_is_not_refused() -> None:
+    app_key = "-----BEGIN RSA PRIVATE KEY-----\nAPPKEYBODY0123\n-----END RSA PRIVATE KEY-----"
+    deploy_key = app_key.replace("APPKEYBODY0123", "DEPLOYKEYBODY9876")
+    own = Masker([app_key])
+    resolved = await repository("secret://DEPLOY_KEY", {"TEAM_DEPLOY_KEY": deploy_key}, own=own)
+    assert resolved == deploy_key
 
 
 async def test_the_environment_is_the_one_the_settings_read(
