@@ -235,7 +235,7 @@ class Bubblewrap:
             os.close(info_w)
             os.close(block_r)
             info_w = block_r = -1
-            await _read_one(info_r, "the sandbox")
+            await _read_one(info_r, "the sandbox", to_end=True)
             slirp = await self._slirp(process.pid)
             os.write(block_w, b"go")
         except BaseException:
@@ -362,22 +362,28 @@ def _resolv_conf(network: bool) -> int:
     return read_fd
 
 
-async def _read_one(fd: int, what: str) -> None:
-    """Wait for one byte on `fd` (its writer is ready); SandboxUnavailable at EOF or timeout."""
+async def _read_one(fd: int, what: str, *, to_end: bool = False) -> None:
+    """Wait for `fd`'s writer to say it is ready: one byte, or (`to_end`) everything it writes
+    until it closes its end — bubblewrap writes its info in pieces, and one written into a
+    pipe already closed would kill it with SIGPIPE. SandboxUnavailable at an early EOF or
+    after _READY_TIMEOUT."""
     loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
+    received = bytearray()
+    done: asyncio.Future[None] = loop.create_future()
 
     def readable() -> None:
-        if not ready.done():
-            ready.set_result(None)
+        chunk = os.read(fd, 4096)
+        received.extend(chunk)
+        if not done.done() and (not chunk or not to_end):
+            done.set_result(None)
 
     loop.add_reader(fd, readable)
     try:
         async with asyncio.timeout(_READY_TIMEOUT):
-            await ready
+            await done
     except TimeoutError:
         raise SandboxUnavailable(f"{what} did not start within {_READY_TIMEOUT:g} s") from None
     finally:
         loop.remove_reader(fd)
-    if not os.read(fd, 1):
+    if not received:
         raise SandboxUnavailable(f"{what} could not start on this machine")

@@ -17,6 +17,7 @@ from steps.sandbox import (
     Bubblewrap,
     SandboxPolicy,
     SandboxUnavailable,
+    _read_one,
     find_tools,
 )
 from tests.support.services import require_sandbox
@@ -182,3 +183,23 @@ def test_a_data_dir_the_step_user_cannot_pass_is_named(workspace: Path) -> None:
     reason = str(getattr(launcher, "reason", ""))
     assert f"cannot reach the workspaces: {hidden} lets no one else through" in reason
     assert policy.launcher(workspace, network=True) == sandbox(workspace)
+
+
+async def test_bubblewraps_info_is_read_to_its_end() -> None:
+    """bubblewrap writes its info in pieces; closing the pipe after the first would kill it
+    with SIGPIPE (under load, a step of `true` "killed by signal 13")."""
+    readable, writable = os.pipe()
+    try:
+        os.write(writable, b'{\n    "child-pid": 7')
+        reading = asyncio.create_task(_read_one(readable, "the sandbox", to_end=True))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not reading.done()  # still reading: bubblewrap has not closed its end
+        os.write(writable, b"\n}\n")
+        os.close(writable)
+        writable = -1
+        await reading
+    finally:
+        os.close(readable)
+        if writable >= 0:
+            os.close(writable)
