@@ -666,7 +666,7 @@ async def _run_rows(engine: AsyncEngine) -> dict[str, list[Any]]:
         steps = (
             await connection.execute(
                 text(
-                    "SELECT run_id, position, state, attempts, started_at, finished_at "
+                    "SELECT run_id, position, state, attempts, error, started_at, finished_at "
                     "FROM step_runs ORDER BY run_id, position"
                 ).columns(**_TIMES)
             )
@@ -744,7 +744,8 @@ def engine_phase(
         }
     print(
         f"    wall {row['wall_s']} s, {row['steps_per_s']} steps/s, worker CPU "
-        f"{row['worker_cpu_ms_per_step']} ms/step, runs ok {row['succeeded']}/{runs}",
+        f"{row['worker_cpu_ms_per_step']} ms/step, runs ok {row['succeeded']}/{runs}"
+        + "".join(f"\n    step failed {n}x: {error}" for error, n in row["step_errors"].items()),
         file=sys.stderr,
         flush=True,
     )
@@ -790,6 +791,7 @@ def _engine_row(
         "finished": len(finished),
         "succeeded": sum(1 for r in rows["runs"] if r.state == "succeeded"),
         "states": _count(r.state for r in rows["runs"]),
+        "step_errors": _count(s.error for s in rows["steps"] if s.state == "failed"),
         "step_attempts_over_1": sum(1 for s in rows["steps"] if s.attempts > 1),
         "timed_out": driven["timed_out"],
         "create_s": round(driven["create_s"], 2),
