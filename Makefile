@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-pipelines clean
+.PHONY: run test bench bench-pipelines bench-sandbox clean
 
 $(BIN)/shipyard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(BIN)/shipyard
 
 bench-pipelines: $(BIN)/shipyard
 	$(BIN)/python -m bench.pipelines
+
+bench-sandbox: $(BIN)/shipyard
+	$(BIN)/python -m bench.sandbox
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
