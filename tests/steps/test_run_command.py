@@ -288,6 +288,13 @@ async def test_cancellation_kills_the_group_and_propagates(harness: StepHarness)
     with pytest.raises(asyncio.CancelledError):
         await task
     await wait_dead(child, grandchild)
+    assert list((harness.workspace / ".shipyard").iterdir()) == []  # its output file is gone
+
+
+async def test_a_failed_step_leaves_no_output_file(harness: StepHarness) -> None:
+    with pytest.raises(StepFailed):
+        await step.run(harness.context(), command('echo "x=1" >> "$SHIPYARD_OUTPUT"; exit 3'))
+    assert list((harness.workspace / ".shipyard").iterdir()) == []
 
 
 async def test_sigkill_follows_sigterm_after_the_grace_period(tmp_path: Path) -> None:
