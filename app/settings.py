@@ -63,11 +63,36 @@ class Settings(BaseSettings):
     max_webhook_body_bytes: int = Field(
         MAX_WEBHOOK_BODY_BYTES, validation_alias="SHIPYARD_MAX_WEBHOOK_BYTES"
     )
-    requeue_interval_seconds: float = Field(30.0, validation_alias="SHIPYARD_REQUEUE_INTERVAL")
-    requeue_min_age_seconds: float = Field(10.0, validation_alias="SHIPYARD_REQUEUE_MIN_AGE")
-    step_lease_seconds: float = Field(30.0, validation_alias="SHIPYARD_STEP_LEASE")
-    heartbeat_seconds: float = Field(1.0, validation_alias="SHIPYARD_HEARTBEAT")
+    access_log: bool = Field(True, validation_alias="SHIPYARD_ACCESS_LOG")
     log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
+
+    # The queue, and how long each piece of durable work may go unheard before it is taken
+    # back. Every interval is a setting: tests run the outage and kill loops in milliseconds.
+    queue_name: str = Field(
+        "shipyard", validation_alias="SHIPYARD_QUEUE_NAME", pattern=r"^[A-Za-z0-9_.-]{1,64}$"
+    )
+    queue_poll_seconds: float = Field(0.05, validation_alias="SHIPYARD_QUEUE_POLL", gt=0)
+    queue_pause_seconds: float = Field(5.0, validation_alias="SHIPYARD_QUEUE_PAUSE", ge=0)
+    redis_retry_max_seconds: float = Field(
+        30.0, validation_alias="SHIPYARD_REDIS_RETRY_MAX", gt=0
+    )
+    requeue_interval_seconds: float = Field(
+        10.0, validation_alias="SHIPYARD_REQUEUE_INTERVAL", gt=0
+    )
+    requeue_min_age_seconds: float = Field(10.0, validation_alias="SHIPYARD_REQUEUE_MIN_AGE")
+    delivery_lease_seconds: float = Field(
+        300.0, validation_alias="SHIPYARD_DELIVERY_LEASE", gt=0
+    )
+    delivery_max_tries: int = Field(5, validation_alias="SHIPYARD_DELIVERY_MAX_TRIES", ge=1)
+    delivery_retry_seconds: float = Field(
+        5.0, validation_alias="SHIPYARD_DELIVERY_RETRY_DELAY", ge=0
+    )
+    step_lease_seconds: float = Field(30.0, validation_alias="SHIPYARD_STEP_LEASE", gt=0)
+    heartbeat_seconds: float = Field(1.0, validation_alias="SHIPYARD_HEARTBEAT", gt=0)
+    intake_batch_window_ms: float = Field(
+        2.0, validation_alias="SHIPYARD_INTAKE_BATCH_WINDOW_MS", ge=0
+    )
+    intake_batch_max: int = Field(64, validation_alias="SHIPYARD_INTAKE_BATCH_MAX", ge=1)
 
     # Who may act, and on which repositories.
     min_command_role: Literal["read", "triage", "write", "maintain", "admin"] = Field(

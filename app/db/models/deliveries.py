@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlmodel import Field, SQLModel
@@ -72,3 +73,10 @@ class Delivery(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     # What the features made of it, by feature: {"pipelines": {"runs": [ids]}}.
     outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The handlers that finished (`feature.handler`): a retry runs only the others.
+    handled: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
+    # When it was last handed to the queue: a sweep re-enqueues one whose job was lost.
+    queued_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

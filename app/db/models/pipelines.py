@@ -90,3 +90,5 @@ class StepRun(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # The worker process running the current attempt (`host:pid`), for a take-over to check.
+    owner: str | None = Field(default=None, max_length=200)
