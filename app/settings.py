@@ -73,16 +73,12 @@ class Settings(BaseSettings):
     )
     queue_poll_seconds: float = Field(0.05, validation_alias="SHIPYARD_QUEUE_POLL", gt=0)
     queue_pause_seconds: float = Field(5.0, validation_alias="SHIPYARD_QUEUE_PAUSE", ge=0)
-    redis_retry_max_seconds: float = Field(
-        30.0, validation_alias="SHIPYARD_REDIS_RETRY_MAX", gt=0
-    )
+    redis_retry_max_seconds: float = Field(30.0, validation_alias="SHIPYARD_REDIS_RETRY_MAX", gt=0)
     requeue_interval_seconds: float = Field(
         10.0, validation_alias="SHIPYARD_REQUEUE_INTERVAL", gt=0
     )
     requeue_min_age_seconds: float = Field(10.0, validation_alias="SHIPYARD_REQUEUE_MIN_AGE")
-    delivery_lease_seconds: float = Field(
-        300.0, validation_alias="SHIPYARD_DELIVERY_LEASE", gt=0
-    )
+    delivery_lease_seconds: float = Field(300.0, validation_alias="SHIPYARD_DELIVERY_LEASE", gt=0)
     delivery_max_tries: int = Field(5, validation_alias="SHIPYARD_DELIVERY_MAX_TRIES", ge=1)
     delivery_retry_seconds: float = Field(
         5.0, validation_alias="SHIPYARD_DELIVERY_RETRY_DELAY", ge=0
