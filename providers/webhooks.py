@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from providers.bounds import ACTION_MAX, DELIVERY_ID_MAX, EVENT_NAME_MAX, line
+
 __all__ = [
     "WEBHOOKS",
     "BadPayload",
@@ -102,10 +104,10 @@ class WebhookSpec:
     secret_headers: frozenset[str] = frozenset()
 
     def event_name(self, headers: Headers) -> str | None:
-        return _first(headers, self.event_headers)
+        return _first(headers, self.event_headers, EVENT_NAME_MAX)
 
     def delivery_id(self, headers: Headers) -> str | None:
-        return _first(headers, self.delivery_headers)
+        return _first(headers, self.delivery_headers, DELIVERY_ID_MAX)
 
     def stored_headers(self, headers: Headers) -> dict[str, str]:
         """The headers worth keeping: the host's own and the content type, never a secret."""
@@ -120,8 +122,11 @@ class WebhookSpec:
         }
 
 
-def _first(headers: Headers, names: tuple[str, ...]) -> str | None:
-    return next((headers[name].strip() for name in names if headers.get(name, "").strip()), None)
+def _first(headers: Headers, names: tuple[str, ...], limit: int) -> str | None:
+    """The first of the headers with a value, as the deliveries table keeps it: without control
+    characters (a NUL made a delivery unstorable on PostgreSQL), cut to its column."""
+    values = (line(headers.get(name, "").strip(), limit).strip() for name in names)
+    return next((value for value in values if value), None)
 
 
 WEBHOOKS: dict[str, WebhookSpec] = {
@@ -182,7 +187,7 @@ def parse_body(spec: WebhookSpec, headers: Headers, body: bytes) -> dict[str, An
         )
     try:
         payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not UTF-8, not JSON, or a number longer than Python reads
         raise BadPayload(f"body is not valid JSON: {error}") from error
     except RecursionError:
         raise BadPayload(f"body nests deeper than {MAX_JSON_DEPTH} levels") from None
@@ -218,8 +223,11 @@ def _form_payload(body: bytes) -> bytes:
 
 
 def delivery_action(payload: Mapping[str, Any]) -> str | None:
-    """The host's action word for the delivery, if any (GitLab's is in object_attributes)."""
+    """The host's action word for the delivery, if any (GitLab's is in object_attributes), as
+    the deliveries table keeps it: without control characters, cut to the column. Stored
+    before anything is refused, so that a delivery is never unstorable; normalising it later
+    refuses such an action with an error naming it."""
     action = payload.get("action")
     if action is None and isinstance(payload.get("object_attributes"), dict):
         action = payload["object_attributes"].get("action")
-    return action[:100] if isinstance(action, str) else None
+    return line(action, ACTION_MAX) if isinstance(action, str) else None

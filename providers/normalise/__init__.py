@@ -14,6 +14,10 @@ reader would otherwise wonder about:
   `comment` with no pull request.
 - CI: GitHub workflow_run, workflow_job, check_suite, check_run and status, and GitLab
   pipeline and job hooks, are kind `pipeline`.
+- Every value is bounded (providers.bounds) so that no payload can break a column: a ref,
+  sha, name or URL that does not fit, or a number out of range, is a PayloadShapeError naming
+  the field and the limit (cleaning or cutting it would make it another name); titles and
+  comment bodies lose control characters and are cut with an ellipsis.
 """
 
 from __future__ import annotations

@@ -1,9 +1,26 @@
-"""Typed reads from a payload: a missing or null field is None, a wrong type PayloadShapeError."""
+"""Typed reads from a payload: a missing or null field is None, a wrong type PayloadShapeError.
+
+Every read is bounded (providers.bounds): a string a name must match exactly that no column
+could keep, a sha that is not one, or a number out of its column's range is a
+PayloadShapeError naming the field and the limit; free text is cleaned and cut."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+
+from providers.bounds import (
+    ACTION_MAX,
+    ID_MAX,
+    ID_MIN,
+    NAME_MAX,
+    NUMBER_MAX,
+    REF_MAX,
+    URL_MAX,
+    exact_problem,
+    sha_problem,
+    text,
+)
 
 _T = TypeVar("_T", str, int, bool)
 
@@ -39,14 +56,39 @@ class Obj:
         """Whether the key is there with a non-null value."""
         return self._data.get(key) is not None
 
-    def string(self, key: str) -> str | None:
-        return self._typed(key, str, "a string")
+    def string(self, key: str, *, limit: int = NAME_MAX) -> str | None:
+        """A value to match exactly (a login, a word, a name): refused, never cut or cleaned,
+        when it is longer than `limit` or holds a control character."""
+        return self._checked(key, lambda value: exact_problem(value, limit))
+
+    def action(self, key: str = "action") -> str | None:
+        """The host's word for what happened (opened, update...)."""
+        return self.string(key, limit=ACTION_MAX)
+
+    def ref(self, key: str) -> str | None:
+        """A ref, branch or tag name."""
+        return self.string(key, limit=REF_MAX)
+
+    def url(self, key: str) -> str | None:
+        return self.string(key, limit=URL_MAX)
+
+    def sha(self, key: str) -> str | None:
+        """A commit sha: 40 or 64 hex digits (or empty, some hosts' 'no commit')."""
+        return self._checked(key, sha_problem)
+
+    def text(self, key: str, *, limit: int) -> str | None:
+        """Free text (a title, a comment): control characters but tab and line breaks removed,
+        cut to `limit` characters with an ellipsis."""
+        value = self._typed(key, str, "a string")
+        return None if value is None else text(value, limit)
 
     def integer(self, key: str) -> int | None:
-        value = self._data.get(key)
-        if isinstance(value, bool):  # bool is an int to Python, never to JSON
-            raise self._error(key, "an integer", value)
-        return self._typed(key, int, "an integer")
+        """An id: a signed 64-bit integer (BIGINT)."""
+        return self._ranged(key, ID_MIN, ID_MAX, "-2**63 to 2**63-1")
+
+    def number(self, key: str) -> int | None:
+        """A pull or merge request's number: 0 to 2**31-1 (an INTEGER column)."""
+        return self._ranged(key, 0, NUMBER_MAX, f"0 to {NUMBER_MAX} (2**31-1)")
 
     def boolean(self, key: str) -> bool | None:
         return self._typed(key, bool, "true or false")
@@ -69,6 +111,26 @@ class Obj:
         if value is None or isinstance(value, kind):
             return value
         raise self._error(key, expected, value)
+
+    def _checked(self, key: str, problem_of: Callable[[str], str | None]) -> str | None:
+        value = self._typed(key, str, "a string")
+        problem = None if value is None else problem_of(value)
+        if problem is not None:
+            raise self._bounds_error(key, problem)
+        return value
+
+    def _ranged(self, key: str, low: int, high: int, shown: str) -> int | None:
+        value = self._data.get(key)
+        if isinstance(value, bool):  # bool is an int to Python, never to JSON
+            raise self._error(key, "an integer", value)
+        number = self._typed(key, int, "an integer")
+        if number is not None and not low <= number <= high:
+            said = str(number) if abs(number) < 10**30 else "a number of more than 30 digits"
+            raise self._bounds_error(key, f"is {said}, outside the range Shipyard keeps ({shown})")
+        return number
+
+    def _bounds_error(self, key: str, problem: str) -> PayloadShapeError:
+        return PayloadShapeError(f"{self._where} payload: {self._path}.{key} {problem}")
 
     def _error(self, key: str, expected: str, value: object) -> PayloadShapeError:
         return PayloadShapeError(

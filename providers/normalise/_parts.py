@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple, Required, TypedDict, TypeVar
 
+from providers.bounds import BODY_MAX, REPOSITORY_MAX, TITLE_MAX
 from providers.events import (
     Actor,
     Comment,
@@ -87,8 +88,8 @@ def real_sha(sha: str | None) -> str | None:
 def push(o: Obj, *, tag_push: bool = False) -> Parts:
     """A push of any host: before/after/ref. A zero `after` deletes the ref, a zero `before`
     creates it; `sha` is then None and `action` says "deleted" or "created"."""
-    ref = full_ref(o.string("ref"))
-    before, after = o.string("before"), o.string("after")
+    ref = full_ref(o.ref("ref"))
+    before, after = o.sha("before"), o.sha("after")
     action = "deleted" if _zero(after) else "created" if _zero(before) else None
     return {
         "kind": EventKind.TAG if tag_push or ref.tag is not None else EventKind.PUSH,
@@ -109,13 +110,13 @@ def ref_created_or_deleted(o: Obj) -> Parts:
     start every tag release twice. The names are still filled in for anyone who looks.
     """
     ref_type = o.string("ref_type")
-    ref = short_ref(o.string("ref"), is_tag={"tag": True, "branch": False}.get(ref_type or ""))
+    ref = short_ref(o.ref("ref"), is_tag={"tag": True, "branch": False}.get(ref_type or ""))
     return {
         "kind": EventKind.OTHER,
         "ref": ref.ref,
         "branch": ref.branch,
         "tag": ref.tag,
-        "sha": real_sha(o.string("sha")),  # Gitea's create carries it; GitHub's does not
+        "sha": real_sha(o.sha("sha")),  # Gitea's create carries it; GitHub's does not
     }
 
 
@@ -132,33 +133,33 @@ def repository(o: Obj | None) -> Repository | None:
     if o is None:
         return None
     return Repository(
-        full_name=o.string("full_name"),
+        full_name=o.string("full_name", limit=REPOSITORY_MAX),
         id=o.integer("id"),
-        web_url=o.string("html_url"),
-        clone_url=o.string("clone_url"),
-        default_branch=o.string("default_branch"),
+        web_url=o.url("html_url"),
+        clone_url=o.url("clone_url"),
+        default_branch=o.ref("default_branch"),
     )
 
 
 def pull_request(pr: Obj, *, number: int | None = None) -> PullRequest:
     head, base = pr.obj("head"), pr.obj("base")
     return PullRequest(
-        number=first(pr.integer("number"), number),
-        title=pr.string("title"),
-        head_ref=head.string("ref"),
-        head_sha=head.string("sha"),
-        base_ref=base.string("ref"),
+        number=first(pr.number("number"), number),
+        title=pr.text("title", limit=TITLE_MAX),
+        head_ref=head.ref("ref"),
+        head_sha=head.sha("sha"),
+        base_ref=base.ref("ref"),
         state=pr.string("state"),
         draft=pr.boolean("draft"),
         merged=pr.boolean("merged"),
-        url=pr.string("html_url"),
+        url=pr.url("html_url"),
         from_fork=_from_fork(head.sub("repo"), base.sub("repo")),
     )
 
 
 def _from_fork(head_repo: Obj | None, base_repo: Obj | None) -> bool | None:
-    head = None if head_repo is None else head_repo.string("full_name")
-    base = None if base_repo is None else base_repo.string("full_name")
+    head = None if head_repo is None else head_repo.string("full_name", limit=REPOSITORY_MAX)
+    base = None if base_repo is None else base_repo.string("full_name", limit=REPOSITORY_MAX)
     return None if head is None or base is None else head != base
 
 
@@ -169,29 +170,32 @@ def issue_pull_request(issue: Obj) -> PullRequest:
     if merged is None and links.has("merged_at"):  # GitHub gives the time it was merged, or null
         merged = links.string("merged_at") is not None
     return PullRequest(
-        number=issue.integer("number"),
-        title=issue.string("title"),
+        number=issue.number("number"),
+        title=issue.text("title", limit=TITLE_MAX),
         state=issue.string("state"),
         draft=first(issue.boolean("draft"), links.boolean("draft")),
         merged=merged,
-        url=issue.string("html_url"),
+        url=issue.url("html_url"),
     )
 
 
 def comment(c: Obj, *, on_pull_request: bool) -> Comment:
     return Comment(
         id=c.integer("id"),
-        body=c.string("body"),
+        body=c.text("body", limit=BODY_MAX),
         author=user(c.sub("user")),
-        url=c.string("html_url"),
+        url=c.url("html_url"),
         on_pull_request=on_pull_request,
     )
 
 
 def release(o: Obj) -> Parts:
     r = o.obj("release")
-    tag = r.string("tag_name")
+    tag = r.ref("tag_name")
     found = Release(
-        tag=tag, name=r.string("name"), draft=r.boolean("draft"), prerelease=r.boolean("prerelease")
+        tag=tag,
+        name=r.text("name", limit=TITLE_MAX),
+        draft=r.boolean("draft"),
+        prerelease=r.boolean("prerelease"),
     )
     return {"kind": EventKind.RELEASE, "tag": tag, "release": found}

@@ -29,7 +29,7 @@ def normalise_gitea(
     """Forgejo sends the same payloads; `provider` says which host it was."""
     p = Obj.root(payload, provider, event_name)
     parts = _READERS.get(event_name, other)(p)
-    parts.setdefault("action", p.string("action"))
+    parts.setdefault("action", p.action())
     return Event(
         provider=provider,
         delivery_id=delivery_id,
@@ -41,7 +41,7 @@ def normalise_gitea(
 
 
 def _pull_request(p: Obj) -> Parts:
-    pr = pull_request(p.obj("pull_request"), number=p.integer("number"))
+    pr = pull_request(p.obj("pull_request"), number=p.number("number"))
     return {"kind": EventKind.PULL_REQUEST, "pull_request": pr, "sha": pr.head_sha}
 
 

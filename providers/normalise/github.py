@@ -28,7 +28,7 @@ def normalise_github(
 ) -> Event:
     p = Obj.root(payload, provider, event_name)
     parts = _READERS.get(event_name, other)(p)
-    parts.setdefault("action", p.string("action"))
+    parts.setdefault("action", p.action())
     return Event(
         provider=provider,
         delivery_id=delivery_id,
@@ -46,7 +46,7 @@ def _pusher(o: Obj | None) -> Actor | None:
 
 
 def _pull_request(p: Obj) -> Parts:
-    pr = pull_request(p.obj("pull_request"), number=p.integer("number"))
+    pr = pull_request(p.obj("pull_request"), number=p.number("number"))
     return {"kind": EventKind.PULL_REQUEST, "pull_request": pr, "sha": pr.head_sha}
 
 
@@ -71,7 +71,7 @@ def _review_comment(p: Obj) -> Parts:
 def _commit_comment(p: Obj) -> Parts:
     c = p.obj("comment")
     found = comment(c, on_pull_request=False)
-    return {"kind": EventKind.COMMENT, "comment": found, "sha": c.string("commit_id")}
+    return {"kind": EventKind.COMMENT, "comment": found, "sha": c.sha("commit_id")}
 
 
 def _run(run: Obj, *, pipeline_id: int | None, url: str | None, branch: str | None) -> Parts:
@@ -81,40 +81,38 @@ def _run(run: Obj, *, pipeline_id: int | None, url: str | None, branch: str | No
     return {
         "kind": EventKind.PIPELINE,
         "pipeline": Pipeline(id=pipeline_id, status=status, url=url),
-        "sha": run.string("head_sha"),
+        "sha": run.sha("head_sha"),
         "branch": branch,
     }
 
 
 def _workflow_run(p: Obj) -> Parts:
     r = p.obj("workflow_run")
-    return _run(
-        r, pipeline_id=r.integer("id"), url=r.string("html_url"), branch=r.string("head_branch")
-    )
+    return _run(r, pipeline_id=r.integer("id"), url=r.url("html_url"), branch=r.ref("head_branch"))
 
 
 def _workflow_job(p: Obj) -> Parts:
     """A job of a workflow run: the pipeline is the run (its id), the status and URL the job's."""
     j = p.obj("workflow_job")
     return _run(
-        j, pipeline_id=j.integer("run_id"), url=j.string("html_url"), branch=j.string("head_branch")
+        j, pipeline_id=j.integer("run_id"), url=j.url("html_url"), branch=j.ref("head_branch")
     )
 
 
 def _check_suite(p: Obj) -> Parts:
     s = p.obj("check_suite")
-    return _run(s, pipeline_id=s.integer("id"), url=None, branch=s.string("head_branch"))
+    return _run(s, pipeline_id=s.integer("id"), url=None, branch=s.ref("head_branch"))
 
 
 def _check_run(p: Obj) -> Parts:
     r = p.obj("check_run")
-    branch = r.obj("check_suite").string("head_branch")
-    return _run(r, pipeline_id=r.integer("id"), url=r.string("html_url"), branch=branch)
+    branch = r.obj("check_suite").ref("head_branch")
+    return _run(r, pipeline_id=r.integer("id"), url=r.url("html_url"), branch=branch)
 
 
 def _status(p: Obj) -> Parts:
-    found = Pipeline(id=p.integer("id"), status=p.string("state"), url=p.string("target_url"))
-    return {"kind": EventKind.PIPELINE, "pipeline": found, "sha": p.string("sha")}
+    found = Pipeline(id=p.integer("id"), status=p.string("state"), url=p.url("target_url"))
+    return {"kind": EventKind.PIPELINE, "pipeline": found, "sha": p.sha("sha")}
 
 
 def _deployment(p: Obj) -> Parts:
@@ -123,11 +121,11 @@ def _deployment(p: Obj) -> Parts:
     found = Deployment(
         id=d.integer("id"),
         environment=first(s.string("environment"), d.string("environment")),
-        ref=d.string("ref"),
+        ref=d.ref("ref"),
         status=s.string("state"),
-        url=first(s.string("log_url"), s.string("target_url")),
+        url=first(s.url("log_url"), s.url("target_url")),
     )
-    return {"kind": EventKind.DEPLOYMENT, "deployment": found, "sha": d.string("sha")}
+    return {"kind": EventKind.DEPLOYMENT, "deployment": found, "sha": d.sha("sha")}
 
 
 def _just(kind: EventKind) -> Reader:

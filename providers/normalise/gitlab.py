@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from providers.bounds import BODY_MAX, REPOSITORY_MAX, TITLE_MAX
 from providers.events import (
     Actor,
     Comment,
@@ -42,11 +43,11 @@ def _repository(p: Obj) -> Repository | None:
     if not any(p.present(key) for key in ("project", "repository", "project_id")):
         return None
     return Repository(
-        full_name=project.string("path_with_namespace"),
+        full_name=project.string("path_with_namespace", limit=REPOSITORY_MAX),
         id=first(project.integer("id"), p.integer("project_id")),
-        web_url=first(project.string("web_url"), legacy.string("homepage")),
-        clone_url=first(project.string("git_http_url"), legacy.string("git_http_url")),
-        default_branch=project.string("default_branch"),
+        web_url=first(project.url("web_url"), legacy.url("homepage")),
+        clone_url=first(project.url("git_http_url"), legacy.url("git_http_url")),
+        default_branch=project.ref("default_branch"),
     )
 
 
@@ -72,15 +73,15 @@ def _merge_request(mr: Obj) -> PullRequest:
     source, target = mr.integer("source_project_id"), mr.integer("target_project_id")
     state = mr.string("state")
     return PullRequest(
-        number=mr.integer("iid"),
-        title=mr.string("title"),
-        head_ref=mr.string("source_branch"),
-        head_sha=mr.obj("last_commit").string("id"),
-        base_ref=mr.string("target_branch"),
+        number=mr.number("iid"),
+        title=mr.text("title", limit=TITLE_MAX),
+        head_ref=mr.ref("source_branch"),
+        head_sha=mr.obj("last_commit").sha("id"),
+        base_ref=mr.ref("target_branch"),
         state=state,
         draft=first(mr.boolean("draft"), mr.boolean("work_in_progress")),
         merged=None if state is None else state == "merged",
-        url=mr.string("url"),
+        url=mr.url("url"),
         from_fork=None if source is None or target is None else source != target,
     )
 
@@ -92,10 +93,10 @@ def _merge_request_hook(p: Obj) -> Parts:
     pr = _merge_request(attributes)
     return {
         "kind": EventKind.PULL_REQUEST,
-        "action": attributes.string("action"),
+        "action": attributes.action(),
         "pull_request": pr,
         "sha": pr.head_sha,
-        "before": attributes.string("oldrev"),
+        "before": attributes.sha("oldrev"),
     }
 
 
@@ -108,15 +109,15 @@ def _note(p: Obj) -> Parts:
     pr = _merge_request(p.obj("merge_request")) if on_mr else None
     found = Comment(
         id=note.integer("id"),
-        body=note.string("note"),
+        body=note.text("note", limit=BODY_MAX),
         author=_actor(p),
-        url=note.string("url"),
+        url=note.url("url"),
         on_pull_request=on_mr,
     )
-    commit = p.obj("commit").string("id") if noteable == "Commit" else None
+    commit = p.obj("commit").sha("id") if noteable == "Commit" else None
     return {
         "kind": EventKind.COMMENT,
-        "action": note.string("action"),
+        "action": note.action(),
         "comment": found,
         "pull_request": pr,
         "sha": pr.head_sha if pr is not None else commit,
@@ -126,11 +127,11 @@ def _note(p: Obj) -> Parts:
 def _pipeline(p: Obj) -> Parts:
     """The pipeline's own URL only when GitLab sends one (older hooks do not)."""
     attributes = p.obj("object_attributes")
-    ref = short_ref(attributes.string("ref"), is_tag=attributes.boolean("tag"))
+    ref = short_ref(attributes.ref("ref"), is_tag=attributes.boolean("tag"))
     found = Pipeline(
         id=attributes.integer("id"),
         status=attributes.string("status"),
-        url=attributes.string("url"),
+        url=attributes.url("url"),
     )
     merge_request = p.sub("merge_request")
     return {
@@ -139,8 +140,8 @@ def _pipeline(p: Obj) -> Parts:
         "ref": ref.ref,
         "branch": ref.branch,
         "tag": ref.tag,
-        "sha": real_sha(attributes.string("sha")),
-        "before": real_sha(attributes.string("before_sha")),
+        "sha": real_sha(attributes.sha("sha")),
+        "before": real_sha(attributes.sha("before_sha")),
         "pull_request": None if merge_request is None else _merge_request(merge_request),
     }
 
@@ -148,7 +149,7 @@ def _pipeline(p: Obj) -> Parts:
 def _job(p: Obj) -> Parts:
     """A job (Job Hook, formerly Build Hook): the pipeline is its pipeline_id, the status the
     job's. Old Build Hooks have no pipeline_id; then the id is None."""
-    ref = short_ref(p.string("ref"), is_tag=p.boolean("tag"))
+    ref = short_ref(p.ref("ref"), is_tag=p.boolean("tag"))
     found = Pipeline(id=p.integer("pipeline_id"), status=p.string("build_status"))
     return {
         "kind": EventKind.PIPELINE,
@@ -156,8 +157,8 @@ def _job(p: Obj) -> Parts:
         "ref": ref.ref,
         "branch": ref.branch,
         "tag": ref.tag,
-        "sha": real_sha(p.string("sha")),
-        "before": real_sha(p.string("before_sha")),
+        "sha": real_sha(p.sha("sha")),
+        "before": real_sha(p.sha("before_sha")),
     }
 
 
@@ -166,21 +167,21 @@ def _deployment(p: Obj) -> Parts:
     found = Deployment(
         id=p.integer("deployment_id"),
         environment=p.string("environment"),
-        ref=p.string("ref"),
+        ref=p.ref("ref"),
         status=p.string("status"),
-        url=p.string("deployable_url"),
+        url=p.url("deployable_url"),
     )
     return {"kind": EventKind.DEPLOYMENT, "deployment": found}
 
 
 def _release(p: Obj) -> Parts:
-    tag = p.string("tag")
+    tag = p.ref("tag")
     return {
         "kind": EventKind.RELEASE,
-        "action": p.string("action"),
+        "action": p.action(),
         "tag": tag,
-        "sha": p.obj("commit").string("id"),
-        "release": Release(tag=tag, name=p.string("name")),
+        "sha": p.obj("commit").sha("id"),
+        "release": Release(tag=tag, name=p.text("name", limit=TITLE_MAX)),
     }
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import utcnow
@@ -51,7 +51,8 @@ class PipelineRun(SQLModel, table=True):
     sha: str | None = Field(default=None, max_length=64)
     ref: str | None = Field(default=None, max_length=300)
     pr_number: int | None = None
-    installation_id: int | None = None
+    # GitHub's ids pass 2**31; a pull request number does not (normalisation refuses one that does).
+    installation_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     delivery_pk: int | None = Field(default=None, foreign_key="deliveries.id")
     concurrency_group: str | None = Field(default=None, max_length=300)
     cancel_requested: bool = False
