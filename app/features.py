@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.intake import processing
-from app.intake.queueing import PROCESS_DELIVERY, ROUTE_DELIVERY
+from app.intake.queueing import PROCESS_DELIVERIES
 from app.intake.recovery import requeue_deliveries
 from app.pipelines import engine
 from app.pipelines import routing as pipelines_routing
@@ -37,8 +37,7 @@ REPO_CONFIG = RepoConfigSchema([PIPELINES, *RESERVED, PULL_REQUESTS])
 
 # The queue jobs, by name: each body takes (services, attempt, *ids).
 JOBS: Mapping[str, JobBody] = {
-    PROCESS_DELIVERY: processing.process_delivery,
-    ROUTE_DELIVERY: processing.route_delivery,
+    PROCESS_DELIVERIES: processing.process_deliveries,
     START_RUN: engine.start_run,
     engine.RUN_STEP: engine.run_step,
 }

@@ -15,6 +15,7 @@ from starlette.routing import Mount
 
 from app import api, health
 from app.intake import http as intake
+from app.intake.writer import open_writer
 from app.settings import Settings
 from app.web import pages, sign_in
 from app.wiring import freeze_startup_objects, open_services
@@ -27,8 +28,12 @@ log = logging.getLogger(__name__)
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    async with open_services(app.state.settings) as services:
+    async with (
+        open_services(app.state.settings) as services,
+        open_writer(services.settings, services.sessions, services.queue) as writer,
+    ):
         app.state.services = services
+        app.state.intake_writer = writer
         await recover_on_start(services)
         sweeper = asyncio.create_task(sweep_forever(services))
         freeze_startup_objects()

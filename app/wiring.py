@@ -110,7 +110,8 @@ def build_queue(settings: Settings) -> JobQueue:
     if settings.redis_url:
         return ArqQueue(
             redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
-            pause_after_failure=min(5.0, settings.requeue_interval_seconds),
+            queue_name=settings.queue_name,
+            pause_after_failure=settings.queue_pause_seconds,
         )
     return InProcessQueue()
 

@@ -32,6 +32,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'shipyard.db'}"
         return
+    yield from _fresh_postgres()
+
+
+def _fresh_postgres() -> Iterator[str]:
     services.require_postgres()
     url, name = services.create_postgres_database()
     try:
@@ -40,12 +44,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]
         services.drop_postgres_database(name)
 
 
-@pytest.fixture
-async def migrated(database_url: str) -> str:
-    engine = create_engine(make_settings(database_url))
+async def _migrate(url: str) -> str:
+    engine = create_engine(make_settings(url))
     await upgrade(engine)
     await engine.dispose()
-    return database_url
+    return url
+
+
+@pytest.fixture
+async def migrated(database_url: str) -> str:
+    return await _migrate(database_url)
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    yield from _fresh_postgres()
+
+
+@pytest.fixture
+async def postgres_migrated(postgres_database: str) -> str:
+    """A fresh, migrated PostgreSQL database only (for what only PostgreSQL can show)."""
+    return await _migrate(postgres_database)
 
 
 @pytest.fixture

@@ -133,10 +133,16 @@ class PermissionCache:
 
 
 async def may_read(
-    providers: ProviderFactory, cache: PermissionCache, viewer: Viewer, resource: Resource
+    providers: ProviderFactory,
+    cache: PermissionCache,
+    viewer: Viewer,
+    resource: Resource,
+    *,
+    at_least: Permission = Permission.READ,
 ) -> bool:
-    """Whether `viewer` may see what belongs to `resource`. A host that cannot be asked (not
-    configured, down, refusing) means no: the page answers as if there were nothing there."""
+    """Whether `viewer` may see what belongs to `resource` (or, with `at_least`, act on it). A
+    host that cannot be asked (not configured, down, refusing) means no: the page answers as if
+    there were nothing there."""
     decision = decide(viewer, resource)
     if decision is not Decision.ASK_HOST:
         return decision is Decision.ALLOW
@@ -157,7 +163,7 @@ async def may_read(
             )
             return False
         cache.put(key, permission)
-    return permission >= Permission.READ
+    return permission >= at_least
 
 
 async def readable(

@@ -1,12 +1,14 @@
-"""`shipyard deliveries list`: stored webhook deliveries."""
+"""`shipyard deliveries list|retry`: stored webhook deliveries, and trying a failed one again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import click
 
 from app.cli.support import echo, load_settings, with_database
+from app.settings import Settings
 
 __all__ = ["deliveries"]
 
@@ -41,7 +43,52 @@ def list_deliveries(limit: int, as_json: bool) -> None:
             click.echo(json.dumps(fields))
         else:
             echo(
-                f"{fields['received_at']}  {row.provider:<8} {row.status:<10} "
+                f"{row.id:>6}  {fields['received_at']}  {row.provider:<8} {row.status:<10} "
                 f"{row.event}{'/' + row.action if row.action else ''}  {row.delivery_id}"
                 + (f"  error: {row.error}" if row.error else "")
             )
+
+
+@deliveries.command("retry")
+@click.argument("delivery", type=int)
+def retry_delivery(delivery: int) -> None:
+    """Process the failed DELIVERY (its id in `deliveries list`) again: the handlers that did
+    not finish run again. With REDIS_URL the workers take it; without, it runs here."""
+    from app.db.schema import DatabaseNotMigrated
+
+    try:
+        status = asyncio.run(_retry(load_settings(), delivery))
+    except (LookupError, DatabaseNotMigrated) as error:
+        raise click.ClickException(str(error)) from error
+    echo(f"delivery {delivery}: {status}")
+    if status == "failed":
+        raise SystemExit(1)
+
+
+async def _retry(settings: Settings, delivery_pk: int) -> str:
+    from app.intake import store
+    from app.intake.queueing import enqueue_delivery
+    from app.wiring import open_services
+    from jobqueue.base import QueueUnavailable
+    from jobqueue.inprocess import InProcessQueue
+
+    async with open_services(settings) as services:
+        delivery = await store.get(services.sessions, delivery_pk)
+        if delivery is None:
+            raise LookupError(f"there is no delivery {delivery_pk}")
+        if not await store.retry_failed(services.sessions, delivery_pk):
+            raise LookupError(
+                f"delivery {delivery_pk} is {delivery.status}, not failed: only a failed "
+                "delivery is retried"
+            )
+        try:
+            await enqueue_delivery(services.queue, delivery_pk)
+        except QueueUnavailable:
+            await store.mark_received(services.sessions, delivery_pk)
+            return "stored: the queue is unreachable; a sweep hands it to the workers"
+        if not isinstance(services.queue, InProcessQueue):
+            return "queued"
+        await services.queue.join()
+        done = await store.get(services.sessions, delivery_pk)
+        assert done is not None
+        return done.status

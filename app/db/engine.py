@@ -13,20 +13,23 @@ from app.settings import Settings
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, pre_ping: bool = True, pool_size: int | None = None
+) -> AsyncEngine:
     """An engine for the configured database.
 
     PostgreSQL: a fixed pool of SHIPYARD_DB_POOL_SIZE connections (no overflow: opening and
     closing connections under load costs more than waiting a moment for one), each checked
-    with a ping before use so a restarted server costs no delivery.
+    with a ping before use (unless `pre_ping` is False: the intake's writer replaces a closed
+    connection itself) so a restarted server costs no delivery.
     SQLite: one connection, in WAL mode. SQLite has one writer at a time anyway; more
     connections only wait on its lock with back-off sleeps (seconds at the tail under load).
     """
     if not settings.is_sqlite:
         return create_async_engine(
             settings.database_url,
-            pool_pre_ping=True,
-            pool_size=settings.db_pool_size,
+            pool_pre_ping=pre_ping,
+            pool_size=pool_size or settings.db_pool_size,
             max_overflow=0,
         )
     engine = create_async_engine(
@@ -47,3 +50,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def engine_of(sessions: SessionFactory) -> AsyncEngine:
+    """The engine a session factory opens its sessions on."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    return engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from typing import Protocol
@@ -12,9 +13,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.db.engine import SessionFactory
-from app.db.models.deliveries import Delivery, DeliveryStatus
+from app.db.models.deliveries import DeliveryStatus
 from app.intake import store
-from app.intake.queueing import PROCESS_DELIVERY, delivery_job_id
+from app.intake.queueing import enqueue_delivery
+from app.intake.writer import BatchWriter, NotStored
 from app.logs import delivery_context
 from app.settings import Settings
 from jobqueue.base import JobQueue, QueueUnavailable
@@ -29,6 +31,8 @@ from providers.webhooks import (
 )
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5  # a batch that could not be stored: redeliver after this
 
 
 class _TooLarge(Exception):
@@ -47,8 +51,14 @@ class _Intake(Protocol):
     def queue(self) -> JobQueue: ...
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def writer_of(request: Request) -> BatchWriter:
+    """The process's intake writer (`open_writer`, in the application's lifespan)."""
+    writer: BatchWriter = request.app.state.intake_writer
+    return writer
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -115,7 +125,7 @@ async def receive_webhook(request: Request) -> JSONResponse:
     delivery_id = spec.delivery_id(headers) or f"sha256-{digest}"
     delivery_context.set(delivery_id)
     is_ping = event in spec.ping_events
-    row = Delivery(
+    row = store.new_row(
         provider=spec.provider,
         delivery_id=delivery_id[:200],
         event=event[:100],
@@ -124,44 +134,48 @@ async def receive_webhook(request: Request) -> JSONResponse:
         body=body,
         body_sha256=digest,
         signed=signed,
-        # Stored as queued, then enqueued: one write on the hot path. If the process dies in
-        # between, start-up recovery enqueues every unfinished delivery, queued ones included.
+        # Stored as queued, then its batch is enqueued: one write on the hot path. If the
+        # process dies in between, start-up recovery enqueues every unfinished delivery.
         status=DeliveryStatus.IGNORED if is_ping else DeliveryStatus.QUEUED,
     )
-    sessions = services.sessions
     try:
-        stored = await store.store_delivery(sessions, row)
-    except (SQLAlchemyError, OSError):
-        log.exception("could not store delivery")
-        return _error(503, "the delivery could not be stored; please redeliver it")
-
+        written = await writer_of(request).write(row)
+    except NotStored:
+        return _error(
+            503,
+            "the delivery could not be stored; please redeliver it",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    stored = written.stored
     answer = {"delivery_id": delivery_id, "provider": spec.provider, "event": event}
-    if stored.duplicate and not (
-        stored.status == DeliveryStatus.FAILED and await _retry(sessions, stored.id)
-    ):
-        log.info("duplicate delivery acknowledged")
-        return JSONResponse({**answer, "status": "duplicate", "duplicate": True}, status_code=200)
+    if stored.duplicate:
+        if not (stored.status == DeliveryStatus.FAILED and await _redeliver(services, stored.id)):
+            log.info("duplicate delivery acknowledged")
+            return JSONResponse(
+                {**answer, "status": "duplicate", "duplicate": True}, status_code=200
+            )
+        return JSONResponse({**answer, "status": "queued"}, status_code=202)
     if is_ping:
         return JSONResponse({**answer, "status": "pong"}, status_code=200)
-    try:
-        await services.queue.enqueue(PROCESS_DELIVERY, stored.id, job_id=delivery_job_id(stored.id))
-    except QueueUnavailable as error:
-        log.warning("delivery stored, queue unavailable; it will be enqueued later: %s", error)
-        try:
-            await store.mark_received(sessions, stored.id)
-        except (SQLAlchemyError, OSError):
-            log.exception("could not mark the delivery for the sweep; start-up will enqueue it")
-        return JSONResponse({**answer, "status": "stored"}, status_code=202)
-    return JSONResponse({**answer, "status": "queued"}, status_code=202)
+    return JSONResponse({**answer, "status": "queued" if written.queued else "stored"}, 202)
 
 
-async def _retry(sessions: SessionFactory, delivery_pk: int) -> bool:
-    """A copy of a delivery that failed is a redelivery: process it again."""
+async def _redeliver(services: _Intake, delivery_pk: int) -> bool:
+    """A copy of a delivery that failed is a redelivery: process it again (the host's
+    "Redeliver"). False if it could not be taken back (then it is answered as a duplicate)."""
     try:
-        return await store.retry_failed(sessions, delivery_pk)
+        if not await store.retry_failed(services.sessions, delivery_pk):
+            return False
     except (SQLAlchemyError, OSError):
         log.exception("could not take a failed delivery back; answered as a duplicate")
         return False
+    try:
+        await enqueue_delivery(services.queue, delivery_pk)
+    except QueueUnavailable as error:
+        log.warning("redelivery stored, queue unavailable; it will be enqueued later: %s", error)
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            await store.mark_received(services.sessions, delivery_pk)
+    return True
 
 
 routes = [Route("/webhooks/{provider}", receive_webhook, methods=["POST"])]

@@ -1,75 +1,133 @@
-"""Processing a stored delivery, in its own job: normalise it into an Event, record it, and hand
-the event to the features' handlers (the router) in the same job.
+"""Processing stored deliveries, in their own job: normalise each into an Event and hand it to
+the features' handlers (the router) in the same job.
 
-The delivery's outcome (what each feature made of it) is recorded once the handlers are done,
-or once their failure is final: a host that does not answer is tried again (a `route_delivery`
-job of its own, then arq's retries) before the delivery says routing failed.
+A delivery is finished only when its handlers are: its outcome is recorded in the same UPDATE
+that marks it `processed`. Whatever a handler raises is caught here, at the job boundary: the
+delivery goes back to `queued` and runs again after a backoff (only the handlers that did not
+finish), and after its last try it is `failed` with the error, masked. A payload that cannot be
+normalised fails at once: trying again would read the same bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from datetime import timedelta
 
-from arq import Retry
-
-from app.db.models.deliveries import DeliveryStatus
+from app.db.models.base import utcnow
+from app.db.models.deliveries import Delivery, DeliveryStatus
 from app.intake import store
-from app.intake.queueing import ROUTE_DELIVERY
+from app.intake.queueing import enqueue_delivery
 from app.logs import delivery_context
 from app.routing.router import Routed
 from app.services import Services
+from jobqueue.base import QueueUnavailable
 from providers.errors import ProviderError
 from providers.events import Event, EventKind
 from providers.normalise import PayloadShapeError, normalise
 from providers.webhooks import WEBHOOKS, BadPayload, UnsupportedMediaType, parse_body
 
-__all__ = ["MAX_TRIES", "process_delivery", "route_delivery"]
+__all__ = ["CONCURRENCY", "process_deliveries", "process_delivery", "retry_delay"]
 
 log = logging.getLogger(__name__)
 
-MAX_TRIES = 5  # a host that keeps failing is given up on, and the delivery says why
-ROUTE_LATER_SECONDS = 5.0
+CONCURRENCY = 8  # deliveries of one batch processed at once
+MAX_RETRY_DELAY = 300.0
 
 
-async def process_delivery(services: Services, attempt: int, delivery_pk: int) -> str:
-    """The job: normalise a stored delivery, record it with its kind, and route it."""
-    sessions = services.sessions
-    delivery = await store.claim(sessions, delivery_pk)
-    if delivery is None:
-        return "skipped: already processed or being processed"
-    delivery_context.set(delivery.delivery_id)  # on every log line of this job
-    log.info("processing %s delivery", delivery.provider)
+async def process_deliveries(services: Services, attempt: int, *delivery_pks: int) -> str:
+    """The job: each delivery of a batch (one queue hop for all of them), independently."""
+    slots = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(pk: int) -> str:
+        async with slots:
+            return await process_delivery(services, pk)
+
+    results = await asyncio.gather(*(one(pk) for pk in delivery_pks))
+    return ", ".join(f"{pk}: {result}" for pk, result in zip(delivery_pks, results, strict=True))
+
+
+async def process_delivery(services: Services, delivery_pk: int) -> str:
+    """Claim one delivery and process it; whatever goes wrong is its own, never the batch's."""
+    lease = timedelta(seconds=services.settings.delivery_lease_seconds)
+    token = delivery_context.set(None)
     try:
-        payload = parse_body(WEBHOOKS[delivery.provider], delivery.headers, delivery.body)
-        event = normalise(
-            delivery.provider, delivery.event, payload, delivery_id=delivery.delivery_id
+        claimed = await store.claim(services.sessions, delivery_pk, lease=lease)
+        if isinstance(claimed, store.NotClaimed):
+            return _not_claimed(delivery_pk, claimed)
+        delivery_context.set(claimed.delivery_id)  # on every log line of this delivery
+        progress = store.Progress.of(claimed)
+        try:
+            return await _process(services, claimed, progress)
+        except Exception as error:
+            return await _try_again_or_fail(services, claimed, progress, error)
+    except Exception:
+        # The database failed around the claim or the record: the row is still unfinished,
+        # and the sweep hands it back to the queue once its lease is over.
+        log.exception("delivery %s: could not record its processing", delivery_pk)
+        return "left for the sweep"
+    finally:
+        delivery_context.reset(token)
+
+
+def _not_claimed(delivery_pk: int, not_claimed: store.NotClaimed) -> str:
+    if not_claimed.status is None:
+        log.error(
+            "this database has no delivery %s: is another Shipyard installation using this "
+            "Redis with the same SHIPYARD_QUEUE_NAME?",
+            delivery_pk,
         )
-    except (BadPayload, UnsupportedMediaType, PayloadShapeError) as error:
-        await store.finish(sessions, delivery_pk, status=DeliveryStatus.FAILED, error=str(error))
-        log.warning("delivery could not be normalised: %s", error)
-        return "failed"
-    except Exception as error:
-        message = services.mask(f"unexpected {type(error).__name__}: {error}")
-        await store.finish(sessions, delivery_pk, status=DeliveryStatus.FAILED, error=message)
-        log.exception("delivery processing failed")
-        return "failed"
+        return "no such delivery"
+    return f"not claimed: {not_claimed.status}"
+
+
+async def _process(services: Services, delivery: Delivery, progress: store.Progress) -> str:
+    sessions = services.sessions
+    assert delivery.id is not None
+    log.info("processing %s delivery (try %d)", delivery.provider, delivery.attempts)
+    if progress.normalised is None:
+        try:
+            event = _normalise(delivery)
+        except (BadPayload, UnsupportedMediaType, PayloadShapeError) as error:
+            log.warning("delivery could not be normalised: %s", error)
+            await store.finish(
+                sessions, delivery.id, DeliveryStatus.FAILED, progress, error=str(error)
+            )
+            return "failed"
+        progress.kind = event.kind
+        progress.normalised = json.loads(event.model_dump_json())
+    else:
+        event = Event.model_validate(progress.normalised)
     ignored = ignored_because(services, delivery.signed, event)
-    other = event.kind is EventKind.OTHER or ignored is not None
-    status = DeliveryStatus.IGNORED if other else DeliveryStatus.PROCESSED
-    await store.finish(
-        sessions,
-        delivery_pk,
-        status=status,
-        kind=event.kind,
-        normalised=json.loads(event.model_dump_json()),
-    )
     if ignored is not None:
         log.info("delivery not acted on: %s", ignored)
-        await store.set_outcome(sessions, delivery_pk, {"note": ignored})
-    elif services.router.wants(event):
-        await _route_now_or_later(services, event, delivery_pk)
-    return str(status)
+        progress.outcome = {"note": ignored}
+    if ignored is not None or event.kind is EventKind.OTHER:
+        await store.finish(sessions, delivery.id, DeliveryStatus.IGNORED, progress)
+        return str(DeliveryStatus.IGNORED)
+
+    async def handled(key: str, outcome: dict[str, object], last: bool) -> None:
+        progress.handled.append(key)
+        progress.outcome = dict(outcome)
+        if not last:  # the last is recorded with `processed`, in one UPDATE
+            await store.record(sessions, delivery.id or 0, progress)
+
+    last_try = delivery.attempts >= services.settings.delivery_max_tries
+    await services.router.dispatch(
+        services,
+        Routed(event, delivery.id, last_try=last_try),
+        done=progress.handled,
+        outcome=progress.outcome,
+        on_handled=handled,
+    )
+    await store.finish(sessions, delivery.id, DeliveryStatus.PROCESSED, progress)
+    return str(DeliveryStatus.PROCESSED)
+
+
+def _normalise(delivery: Delivery) -> Event:
+    payload = parse_body(WEBHOOKS[delivery.provider], delivery.headers, delivery.body)
+    return normalise(delivery.provider, delivery.event, payload, delivery_id=delivery.delivery_id)
 
 
 def ignored_because(services: Services, signed: bool, event: Event) -> str | None:
@@ -82,43 +140,40 @@ def ignored_because(services: Services, signed: bool, event: Event) -> str | Non
     return None
 
 
-async def _route_now_or_later(services: Services, event: Event, delivery_pk: int) -> None:
-    """Route in this job (no second queue hop before the pending status), or, if the host
-    does not answer, as a job of its own that retries."""
-    try:
-        await _route(services, event, delivery_pk, attempt=1)
-    except Retry as error:
-        log.info("routing delivery %s later: %s", delivery_pk, error)
-        await services.queue.enqueue(
-            ROUTE_DELIVERY, delivery_pk, job_id=f"route:{delivery_pk}", defer=ROUTE_LATER_SECONDS
+def retry_delay(base: float, tries: int) -> float:
+    """Seconds before the next try, after `tries` tries: `base`, doubled each time, capped."""
+    return min(MAX_RETRY_DELAY, base * 2.0 ** max(0, tries - 1))
+
+
+async def _try_again_or_fail(
+    services: Services, delivery: Delivery, progress: store.Progress, error: Exception
+) -> str:
+    """A handler raised: try the delivery again later while tries are left and the error may
+    pass (a host error that says it will not is final); else it failed, saying why."""
+    assert delivery.id is not None
+    settings = services.settings
+    message = services.mask(_describe(error))
+    final = isinstance(error, ProviderError) and not error.retryable
+    if final or delivery.attempts >= settings.delivery_max_tries:
+        log.warning("delivery failed after %d tries: %s", delivery.attempts, message)
+        await store.finish(
+            services.sessions, delivery.id, DeliveryStatus.FAILED, progress, error=message
         )
-
-
-async def route_delivery(services: Services, attempt: int, delivery_pk: int) -> str:
-    """The job: route a processed delivery whose first routing could not finish."""
-    delivery = await store.get(services.sessions, delivery_pk)
-    if delivery is None or delivery.normalised is None or delivery.outcome is not None:
-        return "nothing to route"
-    event = Event.model_validate(delivery.normalised)
-    if not services.router.wants(event):
-        return "not routable"
-    delivery_context.set(delivery.delivery_id)
-    outcome = await _route(services, event, delivery_pk, attempt=attempt)
-    return f"routed: {', '.join(outcome) or 'nothing'}"
-
-
-async def _route(
-    services: Services, event: Event, delivery_pk: int, *, attempt: int
-) -> dict[str, object]:
-    """Dispatch, then record the outcome. A retryable host error is tried again while tries
-    are left (Retry); after that, or for any other host error, the failure is the outcome."""
-    routed = Routed(event, delivery_pk, last_try=attempt >= MAX_TRIES)
+        return "failed"
+    delay = retry_delay(settings.delivery_retry_seconds, delivery.attempts)
+    log.info("delivery try %d failed, again in %.0f s: %s", delivery.attempts, delay, message)
+    at = utcnow() + timedelta(seconds=delay)
+    if not await store.try_again(services.sessions, delivery.id, progress, error=message, at=at):
+        return "not ours any more"
     try:
-        outcome: dict[str, object] = await services.router.dispatch(services, routed)
-    except ProviderError as error:
-        if error.retryable and not routed.last_try:
-            raise Retry(defer=5 * attempt) from error
-        log.warning("routing failed: %s", error)
-        outcome = {"error": services.mask(str(error))}
-    await store.set_outcome(services.sessions, delivery_pk, outcome)
-    return outcome
+        await enqueue_delivery(services.queue, delivery.id, defer=delay)
+    except QueueUnavailable as unavailable:
+        log.warning("queue unavailable; the sweep will retry the delivery: %s", unavailable)
+        await store.mark_received(services.sessions, delivery.id)
+    return "retrying"
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ProviderError):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"

@@ -10,13 +10,13 @@ None. What every handler returned is the delivery's outcome, by feature name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from providers.events import Event, EventKind
 
-__all__ = ["EventRouter", "Handler", "Outcome", "Routed", "Router"]
+__all__ = ["EventRouter", "Handler", "OnHandled", "Outcome", "Registered", "Routed", "Router"]
 
 C = TypeVar("C")
 Outcome = Mapping[str, Any] | None
@@ -59,6 +59,19 @@ class Router(Generic[C]):
         ]
 
 
+@dataclass(frozen=True)
+class Registered(Generic[C]):
+    """A handler as a feature registered it; `key` names it in a delivery's `handled` list."""
+
+    key: str
+    feature: str
+    handler: Handler[C]
+
+
+OnHandled = Callable[[str, dict[str, Any], bool], Awaitable[None]]
+"""Told after each handler: its key, the outcome so far, and whether it was the last."""
+
+
 class EventRouter(Generic[C]):
     """The features' routers, combined: what a delivery's job dispatches to."""
 
@@ -68,17 +81,36 @@ class EventRouter(Generic[C]):
             raise ValueError(f"router names must be unique: {names}")
         self.routers = routers
 
+    def handlers(self, event: Event) -> list[Registered[C]]:
+        """Every handler for `event`, in the features' order."""
+        return [
+            Registered(f"{router.name}.{handler.__name__}", router.name, handler)
+            for router in self.routers
+            for handler in router.handlers_for(event)
+        ]
+
     def wants(self, event: Event) -> bool:
         """Whether any feature has a handler for `event`."""
         return any(router.handlers_for(event) for router in self.routers)
 
-    async def dispatch(self, context: C, routed: Routed) -> dict[str, Any]:
-        """Run every handler for the event, feature by feature; their outcomes by feature.
-        An exception stops the dispatch: the job decides whether to try again."""
-        outcome: dict[str, Any] = {}
-        for router in self.routers:
-            for handler in router.handlers_for(routed.event):
-                result = await handler(context, routed)
-                if result is not None:
-                    outcome[router.name] = {**outcome.get(router.name, {}), **result}
-        return outcome
+    async def dispatch(
+        self,
+        context: C,
+        routed: Routed,
+        *,
+        done: Collection[str] = (),
+        outcome: Mapping[str, Any] | None = None,
+        on_handled: OnHandled | None = None,
+    ) -> dict[str, Any]:
+        """Run every handler for the event not in `done`, feature by feature; the outcome
+        (`outcome` so far, and theirs) by feature. An exception stops the dispatch: the job
+        decides whether to try again, and `on_handled` has heard of each that finished."""
+        merged: dict[str, Any] = dict(outcome or {})
+        pending = [h for h in self.handlers(routed.event) if h.key not in done]
+        for position, registered in enumerate(pending, start=1):
+            result = await registered.handler(context, routed)
+            if result is not None:
+                merged[registered.feature] = {**merged.get(registered.feature, {}), **result}
+            if on_handled is not None:
+                await on_handled(registered.key, merged, position == len(pending))
+        return merged

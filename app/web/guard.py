@@ -5,8 +5,9 @@ It guards the pages it wraps and nothing else: webhooks, health and the API have
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -19,11 +20,13 @@ from app.auth.state import Auth, auth_of
 from app.services import Services
 from app.settings import Settings
 from app.web.render import render
+from providers.vocabulary import Permission
 
 __all__ = [
     "Page",
     "auth_for",
     "cookie_is_secure",
+    "form_is_genuine",
     "login_path",
     "may_see",
     "pages_are_open",
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 Page = Callable[[Request, Viewer], Awaitable[Response]]
+MAX_FORM_BYTES = 4096  # a form of Shipyard's pages is a token and a button
 
 
 def services_of(request: Request) -> Services:
@@ -101,7 +105,27 @@ def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-async def may_see(request: Request, viewer: Viewer, resource: Resource) -> bool:
+async def may_see(
+    request: Request, viewer: Viewer, resource: Resource, *, at_least: Permission = Permission.READ
+) -> bool:
     return await may_read(
-        services_of(request).providers, auth_for(request).permissions, viewer, resource
+        services_of(request).providers,
+        auth_for(request).permissions,
+        viewer,
+        resource,
+        at_least=at_least,
     )
+
+
+async def form_is_genuine(request: Request, viewer: Viewer) -> bool:
+    """Whether a POSTed form came from one of Shipyard's own pages: it carries the viewer's
+    CSRF token; on pages open on loopback (no session, so no token) the browser's `Origin`, if
+    it sends one, is Shipyard's own."""
+    if viewer.signed_in:
+        body = await request.body()
+        form = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
+        given = form.get("csrf", [""])[0]
+        return hmac.compare_digest(given.encode(), viewer.csrf.encode())
+    origin = request.headers.get("origin")
+    public = urlsplit(services_of(request).settings.public_url)
+    return origin is None or origin == f"{public.scheme}://{public.netloc}"

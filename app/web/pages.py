@@ -4,16 +4,24 @@ of a repository they cannot read answers like one that does not exist."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth.access import Viewer, readable, resource_of_delivery, resource_of_run
+from app.db.models.deliveries import DeliveryStatus
 from app.db.models.pipelines import RunState
 from app.intake import store
+from app.intake.queueing import enqueue_delivery
 from app.pipelines import runs
-from app.web.guard import auth_for, may_see, services_of, signed_in
+from app.web.guard import auth_for, form_is_genuine, may_see, services_of, signed_in
 from app.web.render import render
+from jobqueue.base import QueueUnavailable
+from providers.vocabulary import Permission
+
+log = logging.getLogger(__name__)
 
 
 def _not_found(what: str, viewer: Viewer) -> Response:
@@ -59,17 +67,47 @@ async def delivery_page(request: Request, viewer: Viewer) -> Response:
     if delivery is None or not await may_see(request, viewer, resource_of_delivery(delivery)):
         return _not_found(f"delivery {request.path_params['delivery_pk']}", viewer)
     outcome = delivery.outcome or {}
+    retry = delivery.status == DeliveryStatus.FAILED and await may_see(
+        request, viewer, resource_of_delivery(delivery), at_least=Permission.WRITE
+    )
     return render(
         "delivery.html",
         delivery=delivery,
         outcome=outcome,
         pipelines=outcome.get("pipelines"),
+        retry=retry,
         viewer=viewer,
     )
+
+
+@signed_in
+async def retry_delivery(request: Request, viewer: Viewer) -> Response:
+    """The Retry button: a failed delivery is processed again, for those who may write to its
+    repository (or administer Shipyard)."""
+    services = services_of(request)
+    pk = _int(request, "delivery_pk")
+    delivery = await store.get(services.sessions, pk) if pk else None
+    if delivery is None or not await may_see(request, viewer, resource_of_delivery(delivery)):
+        return _not_found(f"delivery {request.path_params['delivery_pk']}", viewer)
+    if not await form_is_genuine(request, viewer):
+        return render("refused.html", 403, message="That form is out of date: reload the page.")
+    resource = resource_of_delivery(delivery)
+    if not await may_see(request, viewer, resource, at_least=Permission.WRITE):
+        message = "Retrying a delivery needs write access to its repository."
+        return render("refused.html", 403, message=message, viewer=viewer)
+    assert delivery.id is not None
+    if await store.retry_failed(services.sessions, delivery.id):
+        log.info("delivery %s retried from its page by %s", delivery.id, viewer.login or "-")
+        try:
+            await enqueue_delivery(services.queue, delivery.id)
+        except QueueUnavailable:
+            await store.mark_received(services.sessions, delivery.id)  # the sweep takes it
+    return RedirectResponse(f"/deliveries/{delivery.id}", status_code=303)
 
 
 routes = [
     Route("/runs", runs_page),
     Route("/runs/{run_id}", run_page),
     Route("/deliveries/{delivery_pk}", delivery_page),
+    Route("/deliveries/{delivery_pk}/retry", retry_delivery, methods=["POST"]),
 ]

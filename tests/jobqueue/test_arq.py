@@ -64,6 +64,7 @@ async def test_queue_down_stores_answers_202_and_processes_once_back(
         migrated,
         REDIS_URL=real._replace(netloc=f"127.0.0.1:{proxy.port}").geturl(),
         SHIPYARD_REQUEUE_INTERVAL="0.1",
+        SHIPYARD_QUEUE_PAUSE="0.1",
         SHIPYARD_REQUEUE_MIN_AGE="0",
     )
     body, headers = delivery("github", "push", PUSH, delivery_id="while-down")

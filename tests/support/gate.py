@@ -1,5 +1,5 @@
 """A host that answers what routing asks: the config, the pull request, people's roles, a
-comment as the host has it; and a delivery stored as `process_delivery` leaves it."""
+comment as the host has it; and a delivery stored as the intake stores it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from app.db.models.deliveries import Delivery, DeliveryStatus
 from app.intake import store
 from app.services import Services
 from providers.errors import ServerError
-from providers.normalise import normalise
 from providers.vocabulary import Comment, CommitStatus, Permission, PullRequest, Repo
 from tests.support.hosts import HEAD_SHA, pull_request_delivery
 from tests.support.steps import RecordingProvider
@@ -63,16 +62,16 @@ async def stored_delivery(
     payload: dict[str, Any] | None = None,
     delivery_id: str = "d-1",
 ) -> int:
-    """A delivery (by default a pull request opened), stored and normalised."""
+    """A delivery (by default a pull request opened), stored as the intake stores it: queued,
+    for `process_delivery`."""
     if event_name is None or payload is None:
         event_name, payload = pull_request_delivery("github")
-    event = normalise("github", event_name, payload, delivery_id=delivery_id)
     body = json.dumps(payload).encode()
-    row = Delivery(provider="github", delivery_id=delivery_id, event=event_name, body=body)
-    pk = (await store.store_delivery(services.sessions, row)).id
-    normalised = json.loads(event.model_dump_json())
-    processed = DeliveryStatus.PROCESSED
-    await store.finish(
-        services.sessions, pk, status=processed, kind=event.kind, normalised=normalised
+    row = Delivery(
+        provider="github",
+        delivery_id=delivery_id,
+        event=event_name,
+        body=body,
+        status=DeliveryStatus.QUEUED,
     )
-    return pk
+    return (await store.store_delivery(services.sessions, row)).id

@@ -21,8 +21,9 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import utcnow
+from app.work.states import Transitions
 
-__all__ = ["UNFINISHED", "Delivery", "DeliveryStatus"]
+__all__ = ["MOVES", "UNFINISHED", "Delivery", "DeliveryStatus"]
 
 
 class DeliveryStatus(StrEnum):
@@ -35,6 +36,21 @@ class DeliveryStatus(StrEnum):
 
 
 UNFINISHED = (DeliveryStatus.RECEIVED, DeliveryStatus.QUEUED, DeliveryStatus.PROCESSING)
+
+# The moves a delivery makes. Claiming (to processing) is its own UPDATE, with the lease.
+MOVES: Transitions[DeliveryStatus] = Transitions(
+    {
+        DeliveryStatus.RECEIVED: [DeliveryStatus.QUEUED],
+        DeliveryStatus.QUEUED: [DeliveryStatus.RECEIVED],  # the queue did not take it after all
+        DeliveryStatus.PROCESSING: [
+            DeliveryStatus.PROCESSED,
+            DeliveryStatus.IGNORED,
+            DeliveryStatus.FAILED,
+            DeliveryStatus.QUEUED,  # a handler failed: tried again later
+        ],
+        DeliveryStatus.FAILED: [DeliveryStatus.QUEUED],  # retried by hand, or redelivered
+    }
+)
 
 
 class Delivery(SQLModel, table=True):

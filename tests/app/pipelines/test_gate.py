@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.intake import store
-from app.intake.processing import route_delivery
+from app.intake.processing import process_delivery
 from app.pipelines import runs
 from app.services import Services
 from app.settings import Settings
@@ -59,7 +59,7 @@ def comment_event(body: str, comment_id: int = 11, login: str = "admin") -> dict
 
 async def route(services: Services, event: str | None = None, payload: Any = None) -> Any:
     pk = await stored_delivery(services, event, payload)
-    await route_delivery(services, 1, pk)
+    await process_delivery(services, pk)
     delivery = await store.get(services.sessions, pk)
     assert delivery is not None
     return delivery.outcome["pipelines"] if delivery.outcome else None

@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from arq import Retry
 
 from app.intake import store
-from app.intake.processing import MAX_TRIES, route_delivery
+from app.intake.processing import process_delivery
 from app.services import Services
 from app.settings import Settings
 from app.wiring import open_services
 from tests.support.gate import ConfigHost, stored_delivery
 from tests.support.hosts import HEAD_SHA
+from tests.support.queue import RecordingQueue
 
 BROKEN = b"""\
 pipelines:
@@ -28,7 +28,8 @@ pipelines:
 @pytest.fixture
 async def host_and_services(settings: Settings) -> AsyncIterator[tuple[ConfigHost, Services]]:
     host = ConfigHost(BROKEN, failures=1)
-    async with open_services(settings, providers=lambda *_: host) as services:
+    queue = RecordingQueue()
+    async with open_services(settings, queue=queue, providers=lambda *_: host) as services:
         yield host, services
 
 
@@ -44,12 +45,14 @@ async def test_the_config_status_is_retried_and_the_outcome_waits_for_it(
     host, services = host_and_services
     pk = await stored_delivery(services)
 
-    with pytest.raises(Retry):
-        await route_delivery(services, 1, pk)
+    assert await process_delivery(services, pk) == "retrying"
     assert host.statuses == []
     assert await outcome(services, pk) is None  # so the retry routes it again
+    assert isinstance(services.queue, RecordingQueue)
+    [retry] = services.queue.jobs
+    assert retry.args == (pk,)
 
-    await route_delivery(services, 2, pk)
+    assert await process_delivery(services, pk) == "processed"
     [(sha, status)] = host.statuses
     assert (sha, status.context, status.state.value) == (HEAD_SHA, "shipyard/config", "failure")
     assert "unknown step type 'nope'" in (status.description or "")
@@ -65,7 +68,9 @@ async def test_on_the_last_try_the_outcome_says_the_status_was_not_set(
     host.failures = 99
     pk = await stored_delivery(services)
 
-    await route_delivery(services, MAX_TRIES, pk)
+    for _ in range(services.settings.delivery_max_tries - 1):
+        assert await process_delivery(services, pk) == "retrying"
+    assert await process_delivery(services, pk) == "processed"
 
     recorded = await outcome(services, pk)
     assert recorded is not None
@@ -79,7 +84,7 @@ async def test_a_config_that_declares_nothing_fails_the_config_status(settings: 
     host = ConfigHost(b"# nothing yet\n")
     async with open_services(settings, providers=lambda *_: host) as services:
         pk = await stored_delivery(services)
-        await route_delivery(services, 1, pk)
+        await process_delivery(services, pk)
         recorded = await outcome(services, pk)
     [(_, status)] = host.statuses
     assert status.state.value == "failure"
