@@ -134,14 +134,19 @@ async def add_run(
 
 
 async def add_delivery(
-    app: Starlette, *, provider: str = "github", normalised: dict[str, Any] | None = None
+    app: Starlette,
+    *,
+    provider: str = "github",
+    normalised: dict[str, Any] | None = None,
+    **values: Any,
 ) -> int:
     delivery = Delivery(
         provider=provider,
         delivery_id=f"test-{uuid.uuid4()}",
         event="push",
-        body=b"{}",
+        body=values.pop("body", b"{}"),
         normalised=normalised,
+        **values,
     )
     async with app.state.services.sessions() as session:
         session.add(delivery)
