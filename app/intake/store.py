@@ -130,15 +130,6 @@ async def mark_received_in(connection: AsyncConnection, delivery_pks: Sequence[i
     )
 
 
-async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> Stored:
-    """Store one delivery (the CLI's `receive`, tests): a batch of one."""
-    async with sessions() as session:
-        connection = await session.connection()
-        [stored] = await insert_many(connection, [new_row(**delivery.model_dump(exclude={"id"}))])
-        await session.commit()
-        return stored
-
-
 async def retry_failed(sessions: SessionFactory, delivery_pk: int) -> bool:
     """A failed delivery goes back to `queued` (retried by hand, or a host's "Redeliver" of
     it); True if it did. Handlers that finished stay finished; its tries go on counting (one

@@ -9,11 +9,10 @@ import pytest
 
 from app.db.engine import create_engine, session_factory
 from app.db.models.deliveries import Delivery
-from app.intake import store as deliveries
 from app.main import create_app
 from app.settings import Settings
 from app.worker import create_worker
-from tests.support.database import stored
+from tests.support.database import store_delivery, stored
 from tests.support.deliveries import PUSH, delivery
 from tests.support.http import running
 from tests.support.settings import make_settings
@@ -99,7 +98,7 @@ async def _store_without_enqueueing(settings: Settings, delivery_id: str) -> int
     body, _headers = delivery("gitea", "push", PUSH, delivery_id=delivery_id)
     engine = create_engine(settings)
     try:
-        result = await deliveries.store_delivery(
+        result = await store_delivery(
             session_factory(engine),
             Delivery(
                 provider="gitea",

@@ -1,13 +1,25 @@
-"""Reading what a test stored, straight from the database."""
+"""Storing a delivery as the intake would, and reading what a test stored, straight from the
+database."""
 
 from __future__ import annotations
 
 from sqlmodel import SQLModel, select
 
 import app.db.models  # noqa: F401  (every table, registered on the metadata)
-from app.db.engine import create_engine, session_factory
+from app.db.engine import SessionFactory, create_engine, session_factory
 from app.db.models.deliveries import Delivery
+from app.intake import store
 from app.settings import Settings
+
+
+async def store_delivery(sessions: SessionFactory, delivery: Delivery) -> store.Stored:
+    """Store one delivery as the intake's writer would, as a batch of one."""
+    async with sessions() as session:
+        connection = await session.connection()
+        row = store.new_row(**delivery.model_dump(exclude={"id"}))
+        [stored] = await store.insert_many(connection, [row])
+        await session.commit()
+        return stored
 
 
 async def stored(settings: Settings) -> list[Delivery]:

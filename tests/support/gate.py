@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 from app.db.models.deliveries import Delivery, DeliveryStatus
-from app.intake import store
 from app.services import Services
 from providers.errors import ServerError
 from providers.vocabulary import Comment, CommitStatus, Permission, PullRequest, Repo
+from tests.support.database import store_delivery
 from tests.support.hosts import HEAD_SHA, pull_request_delivery
 from tests.support.steps import RecordingProvider
 
@@ -74,4 +74,4 @@ async def stored_delivery(
         body=body,
         status=DeliveryStatus.QUEUED,
     )
-    return (await store.store_delivery(services.sessions, row)).id
+    return (await store_delivery(services.sessions, row)).id

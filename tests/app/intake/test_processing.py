@@ -22,6 +22,7 @@ from app.settings import Settings
 from app.wiring import open_services
 from providers.errors import NotFound, ServerError
 from providers.events import EventKind
+from tests.support.database import store_delivery
 from tests.support.deliveries import PUSH
 from tests.support.queue import RecordingQueue
 from tests.support.settings import SECRETS, make_settings
@@ -73,7 +74,7 @@ async def push_delivery(services: Services, delivery_id: str = "d-1", body: byte
         headers={"content-type": "application/json"},
         status=DeliveryStatus.QUEUED,
     )
-    return (await store.store_delivery(services.sessions, row)).id
+    return (await store_delivery(services.sessions, row)).id
 
 
 async def row(services: Services, pk: int) -> Delivery:

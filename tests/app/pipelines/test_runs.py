@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from app.db.engine import create_engine, session_factory
 from app.db.models.deliveries import Delivery
-from app.intake import store as deliveries
 from app.pipelines import runs
 from app.settings import Settings
+from tests.support.database import store_delivery
 
 
 def new_run(delivery_pk: int | None, pipeline: str = "review") -> runs.NewRun:
@@ -26,7 +26,7 @@ async def test_a_delivery_starts_each_pipeline_once(settings: Settings) -> None:
     engine = create_engine(settings)
     sessions = session_factory(engine)
     try:
-        stored = await deliveries.store_delivery(
+        stored = await store_delivery(
             sessions,
             Delivery(provider="github", delivery_id="d", event="pull_request", body=b"{}"),
         )
