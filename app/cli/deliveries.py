@@ -45,6 +45,7 @@ def list_deliveries(limit: int, as_json: bool) -> None:
             echo(
                 f"{row.id:>6}  {fields['received_at']}  {row.provider:<8} {row.status:<10} "
                 f"{row.event}{'/' + row.action if row.action else ''}  {row.delivery_id}"
+                + (f"  tries: {row.attempts}" if row.attempts > 1 else "")
                 + (f"  error: {row.error}" if row.error else "")
             )
 
