@@ -1,4 +1,5 @@
-"""`/healthz` (the process is up) and `/readyz` (the database and the queue answer)."""
+"""`/healthz` (the process is up) and `/readyz` (the database and the queue answer; for each
+that does not, the kind of error, never a traceback)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ async def readyz(request: Request) -> JSONResponse:
         try:
             await services.queue.ping()
             checks["redis"] = "ok"
-        except QueueUnavailable:
-            checks["redis"] = "unreachable"
+        except QueueUnavailable as error:
+            checks["redis"] = f"unreachable: {type(error.__cause__ or error).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},

@@ -16,12 +16,13 @@ from starlette.routing import Mount
 from app import api, health
 from app.intake import http as intake
 from app.intake.writer import open_writer
+from app.logs import configure_logging
 from app.settings import Settings
 from app.web import pages, sign_in
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep_forever
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "serve_app"]
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +71,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings or Settings()
     return app
+
+
+def serve_app() -> Starlette:
+    """The application as `shipyard serve` runs it, in each of its processes: settings from the
+    environment, logging set up (uvicorn starts extra processes afresh, by this name)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,50 +1,72 @@
-"""The arq worker: `shipyard worker` runs arq with `WorkerSettings` against REDIS_URL."""
+"""The arq worker: `shipyard worker` runs `WorkerSettings` against REDIS_URL, on the
+installation's queue (SHIPYARD_QUEUE_NAME), waiting out Redis outages, and sweeping every
+SHIPYARD_REQUEUE_INTERVAL seconds while Redis answers."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from typing import Any, ClassVar, cast
 
-from arq import cron
-from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine, WorkerSettingsType
-from arq.worker import Function, Worker, func
-from arq.worker import create_worker as arq_worker
+from arq.worker import Function, func, get_kwargs
 
 from app.jobs import SERVICES, queue_functions
+from app.services import Services
 from app.settings import Settings
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep
-from jobqueue.arq_queue import QUEUE_NAME, ArqQueue, redis_settings
+from jobqueue.arq_queue import ArqQueue, queue_key, redis_settings
+from jobqueue.arq_worker import REDIS_UP, ReconnectingWorker
 
-__all__ = ["WorkerSettings", "create_worker", "sweep_now"]
+__all__ = ["WorkerSettings", "create_worker"]
+
+log = logging.getLogger(__name__)
 
 _EXIT_STACK = "exit_stack"
+_SWEEPER = "sweeper"
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Services for this worker (on arq's own Redis pool), then recovery."""
+    """Services for this worker (on arq's own Redis pool), recovery, then the sweeps."""
     settings: Settings = ctx["settings"]
     queue = ArqQueue(
         redis_settings(settings.redis_url or "", verify_tls=settings.redis_verify_tls),
+        queue_name=settings.queue_name,
         pool=ctx["redis"],
+        pause_after_failure=settings.queue_pause_seconds,
     )
     stack = contextlib.AsyncExitStack()
     ctx[SERVICES] = await stack.enter_async_context(open_services(settings, queue=queue))
     ctx[_EXIT_STACK] = stack
     await recover_on_start(ctx[SERVICES])
+    ctx[_SWEEPER] = asyncio.create_task(_sweep_while_redis_answers(ctx[SERVICES], ctx[REDIS_UP]))
     freeze_startup_objects()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    sweeper: asyncio.Task[None] | None = ctx.pop(_SWEEPER, None)
+    if sweeper is not None:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
     stack: contextlib.AsyncExitStack | None = ctx.pop(_EXIT_STACK, None)
     if stack is not None:
         await stack.aclose()
 
 
-async def sweep_now(ctx: dict[str, Any]) -> None:
-    """Cron: deliveries stored while Redis was down, steps whose worker died."""
-    await sweep(ctx[SERVICES])
+async def _sweep_while_redis_answers(services: Services, redis_up: asyncio.Event) -> None:
+    """Deliveries stored while Redis was down, steps whose worker died: every interval, in
+    every worker (sweeps are safe to overlap); paused while this worker has lost Redis."""
+    interval = services.settings.requeue_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        await redis_up.wait()
+        try:
+            await sweep(services)
+        except Exception:
+            log.exception("sweep failed; trying again in %.1f s", interval)
 
 
 class WorkerSettings:
@@ -54,28 +76,27 @@ class WorkerSettings:
     functions: ClassVar[list[Function]] = [
         func(cast(WorkerCoroutine, job), name=name) for name, job in queue_functions().items()
     ]
-    queue_name: ClassVar[str] = QUEUE_NAME
     on_startup: ClassVar[StartupShutdown] = startup
     on_shutdown: ClassVar[StartupShutdown] = shutdown
-    cron_jobs: ClassVar[list[CronJob]] = [
-        cron(sweep_now, second=set(range(0, 60, 5)), run_at_startup=False)
-    ]
     max_tries: ClassVar[int] = 5
     job_timeout: ClassVar[int] = 600
-    # arq's default 0.5 s poll adds up to half a second to every hop of a run (each step
-    # is a job that enqueues the next); an idle poll of Redis 20 times a second is cheap.
-    poll_delay: ClassVar[float] = 0.05
 
 
-def create_worker(settings: Settings, **overrides: Any) -> Worker:
+def create_worker(settings: Settings, **overrides: Any) -> ReconnectingWorker:
     """A worker for these settings; tests pass `burst=True, poll_delay=0`."""
     if not settings.redis_url:
         raise RuntimeError(
             "`shipyard worker` needs REDIS_URL. Without it, `shipyard serve` runs jobs itself."
         )
     options: dict[str, Any] = {
+        **get_kwargs(cast(WorkerSettingsType, WorkerSettings)),
         "redis_settings": redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
+        "queue_name": queue_key(settings.queue_name),
+        # arq's default 0.5 s poll adds up to half a second to every hop of a run (each step
+        # is a job that enqueues the next); an idle poll of Redis 20 times a second is cheap.
+        "poll_delay": settings.queue_poll_seconds,
+        "redis_retry_max": settings.redis_retry_max_seconds,
         "ctx": {"settings": settings},
         **overrides,
     }
-    return arq_worker(cast(WorkerSettingsType, WorkerSettings), **options)
+    return ReconnectingWorker(**options)

@@ -1,8 +1,12 @@
-"""The arq backend: jobs go to Redis and any number of `shipyard worker` processes run them."""
+"""The arq backend: jobs go to Redis and any number of `shipyard worker` processes run them.
+
+One Redis may serve several installations: each has its own queue name, which names its arq
+queue and prefixes its job ids (arq keys jobs and results by id alone, whatever the queue)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from urllib.parse import urlsplit
 
@@ -11,7 +15,14 @@ from redis.exceptions import RedisError
 
 from jobqueue.base import QueueUnavailable
 
-QUEUE_NAME = "shipyard:queue"
+__all__ = ["ArqQueue", "queue_key", "redis_settings"]
+
+log = logging.getLogger(__name__)
+
+
+def queue_key(queue_name: str) -> str:
+    """The Redis key of an installation's arq queue (a sorted set of job ids)."""
+    return f"{queue_name}:queue"
 
 
 def redis_settings(url: str, *, verify_tls: bool = True) -> RedisSettings:
@@ -25,17 +36,19 @@ def redis_settings(url: str, *, verify_tls: bool = True) -> RedisSettings:
 
 
 class ArqQueue:
-    """Enqueues on Redis through one lazily (re)connected arq pool."""
+    """Enqueues on Redis through one lazily (re)connected arq pool, on `queue_name`'s queue."""
 
     def __init__(
         self,
         settings: RedisSettings,
         *,
+        queue_name: str,
         pool: ArqRedis | None = None,
         timeout: float = 2.0,
         pause_after_failure: float = 5.0,
     ) -> None:
         self._settings = settings
+        self._queue_name = queue_name
         self._pool = pool
         self._timeout = timeout  # a Redis that accepts but never answers must not hang a request
         self._pause = pause_after_failure  # then requests skip Redis and the sweeper catches up
@@ -45,21 +58,33 @@ class ArqQueue:
     async def _connection(self) -> ArqRedis:
         async with self._connecting:
             if self._pool is None:
-                self._pool = await create_pool(self._settings, default_queue_name=QUEUE_NAME)
+                self._pool = await create_pool(
+                    self._settings, default_queue_name=queue_key(self._queue_name)
+                )
             return self._pool
 
     async def enqueue(
         self, function: str, *args: int | str, job_id: str, defer: float = 0.0
-    ) -> None:
+    ) -> bool:
         if time.monotonic() < self._down_until:
             raise QueueUnavailable(f"Redis failed moments ago; job {job_id} waits for the sweeper")
+        arq_id = f"{self._queue_name}:{job_id}"
         try:
             async with asyncio.timeout(self._timeout):
                 pool = await self._connection()
-                await pool.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer or None)
+                job = await pool.enqueue_job(
+                    function,
+                    *args,
+                    _job_id=arq_id,
+                    _queue_name=queue_key(self._queue_name),
+                    _defer_by=defer or None,
+                )
         except (RedisError, OSError, TimeoutError) as error:
             self._down_until = time.monotonic() + self._pause
             raise QueueUnavailable(f"Redis did not take job {job_id}: {error!r}") from error
+        if job is None:
+            log.debug("job %s is queued already (or its result is still kept): not added", arq_id)
+        return job is not None
 
     async def ping(self) -> None:
         try:

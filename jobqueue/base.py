@@ -19,9 +19,10 @@ class QueueUnavailable(Exception):
 class JobQueue(Protocol):
     async def enqueue(
         self, function: str, *args: int | str, job_id: str, defer: float = 0.0
-    ) -> None:
-        """Hand a job to the queue (to start `defer` seconds from now). A job whose `job_id`
-        is already waiting is not added twice."""
+    ) -> bool:
+        """Hand a job to the queue (to start `defer` seconds from now); True if it was added.
+        A job whose `job_id` is already waiting or running is not added twice (False), nor, on
+        Redis, one whose result is still kept: job ids are unique per piece of work."""
 
     async def ping(self) -> None:
         """Raise QueueUnavailable unless the queue answers."""

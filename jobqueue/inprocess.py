@@ -34,13 +34,15 @@ class InProcessQueue:
 
     async def enqueue(
         self, function: str, *args: int | str, job_id: str, defer: float = 0.0
-    ) -> None:
+    ) -> bool:
         if job_id in self._running:
-            return
+            log.debug("job %s is queued or running already: not added", job_id)
+            return False
         job = self._functions[function]  # KeyError here is a programming error, not user input
         task = asyncio.create_task(self._run(job_id, function, job, args, defer), name=job_id)
         self._running[job_id] = task
         task.add_done_callback(lambda _: self._running.pop(job_id, None))
+        return True
 
     async def _run(
         self,

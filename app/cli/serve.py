@@ -9,23 +9,45 @@ from app.logs import configure_logging
 
 __all__ = ["serve", "worker"]
 
+APP_FACTORY = "app.main:serve_app"  # by name: uvicorn imports it in each of its processes
+
 
 @click.command()
 @click.option("--host", help="Address to listen on (default: SHIPYARD_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Web processes sharing the port (more than one needs REDIS_URL).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log every request (default: SHIPYARD_ACCESS_LOG, on).",
+)
+def serve(host: str | None, port: int | None, workers: int, access_log: bool | None) -> None:
     """Run the web process (and, without REDIS_URL, the jobs too)."""
     import uvicorn
 
-    from app.main import create_app
-
     settings = load_settings()
+    if workers > 1 and not settings.redis_url:
+        raise click.BadParameter(
+            f"{workers} web processes need REDIS_URL. Without it each process runs the jobs "
+            "itself, and each would take over the others' running work as stalled. Set "
+            "REDIS_URL (and run `shipyard worker`), or serve with one process.",
+            param_hint="'--workers'",
+        )
     configure_logging(settings.log_level)
     require_migrated(settings)
     uvicorn.run(
-        create_app(settings),
+        APP_FACTORY,
+        factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers,
+        access_log=settings.access_log if access_log is None else access_log,
         log_config=None,
         proxy_headers=True,
     )
@@ -33,7 +55,7 @@ def serve(host: str | None, port: int | None) -> None:
 
 @click.command()
 def worker() -> None:
-    """Run an arq worker on REDIS_URL (start as many as you like)."""
+    """Run an arq worker on REDIS_URL (start as many as you like); it waits out Redis outages."""
     from app.worker import create_worker
 
     settings = load_settings()

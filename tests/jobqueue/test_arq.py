@@ -74,7 +74,10 @@ async def test_queue_down_stores_answers_202_and_processes_once_back(
         assert response.json()["status"] == "stored"
         ready = await client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["checks"]["redis"] == "unreachable"
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "redis": "unreachable: ConnectionError",
+        }
         [row] = await stored(settings)
         assert row.status == "received"
 
