@@ -22,6 +22,7 @@ from app.intake.queueing import enqueue_delivery
 from app.logs import delivery_context
 from app.routing.router import Routed
 from app.services import Services
+from app.work.foreign import foreign_job
 from jobqueue.base import QueueUnavailable
 from providers.errors import ProviderError
 from providers.events import Event, EventKind
@@ -73,12 +74,7 @@ async def process_delivery(services: Services, delivery_pk: int) -> str:
 
 def _not_claimed(delivery_pk: int, not_claimed: store.NotClaimed) -> str:
     if not_claimed.status is None:
-        log.error(
-            "this database has no delivery %s: is another Shipyard installation using this "
-            "Redis with the same SHIPYARD_QUEUE_NAME?",
-            delivery_pk,
-        )
-        return "no such delivery"
+        return foreign_job("delivery", delivery_pk)
     return f"not claimed: {not_claimed.status}"
 
 

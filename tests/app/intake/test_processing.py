@@ -188,7 +188,9 @@ async def test_a_job_for_a_delivery_this_database_lacks_is_an_error_and_touches_
 ) -> None:
     pk = await push_delivery(services)
     with caplog.at_level(logging.ERROR):
-        assert await process_delivery(services, pk + 1000) == "no such delivery"
+        assert (
+            await process_delivery(services, pk + 1000) == f"foreign: no delivery {pk + 1000} here"
+        )
     assert "SHIPYARD_QUEUE_NAME" in caplog.text
     assert (await row(services, pk)).status == "queued"
 
