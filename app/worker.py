@@ -18,7 +18,7 @@ from app.settings import Settings
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep
 from jobqueue.arq_queue import ArqQueue, queue_key, redis_settings
-from jobqueue.arq_worker import REDIS_UP, ReconnectingWorker
+from jobqueue.arq_worker import REDIS_BACK, REDIS_UP, ReconnectingWorker
 
 __all__ = ["WorkerSettings", "create_worker"]
 
@@ -41,7 +41,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx[SERVICES] = await stack.enter_async_context(open_services(settings, queue=queue))
     ctx[_EXIT_STACK] = stack
     await recover_on_start(ctx[SERVICES])
-    ctx[_SWEEPER] = asyncio.create_task(_sweep_while_redis_answers(ctx[SERVICES], ctx[REDIS_UP]))
+    ctx[_SWEEPER] = asyncio.create_task(
+        _sweep_while_redis_answers(ctx[SERVICES], ctx[REDIS_UP], ctx[REDIS_BACK])
+    )
     freeze_startup_objects()
 
 
@@ -56,15 +58,23 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await stack.aclose()
 
 
-async def _sweep_while_redis_answers(services: Services, redis_up: asyncio.Event) -> None:
+async def _sweep_while_redis_answers(
+    services: Services, redis_up: asyncio.Event, redis_back: asyncio.Event
+) -> None:
     """Deliveries stored while Redis was down, steps whose worker died: every interval, in
-    every worker (sweeps are safe to overlap); paused while this worker has lost Redis."""
+    every worker (sweeps are safe to overlap); paused while this worker has lost Redis. Once
+    Redis is back from an outage, everything unfinished goes back on the queue, as at
+    start-up: a Redis that restarted without persistence holds none of the jobs it had."""
     interval = services.settings.requeue_interval_seconds
     while True:
         await asyncio.sleep(interval)
         await redis_up.wait()
         try:
-            await sweep(services)
+            if redis_back.is_set():
+                redis_back.clear()
+                await recover_on_start(services)
+            else:
+                await sweep(services)
         except Exception:
             log.exception("sweep failed; trying again in %.1f s", interval)
 
