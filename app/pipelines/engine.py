@@ -2,7 +2,8 @@
 
 `start_run` and `run_step` are the bodies of queue jobs and take ids only; the database says
 where a run is. A step is durable work (`app.work`): claimed with a lease, beating while it
-runs, taken over by the sweep when its worker's beats stop.
+runs, taken over by the sweep when its worker's beats stop. A job that finishes a step goes
+on with the next one ready itself (`app.work.chain`): dependent steps have no queue hop between.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +34,9 @@ from app.pipelines.step_context import (
     workspace,
 )
 from app.services import Services
+from app.work.chain import keep_one, run_chain
 from app.work.heartbeat import Stopped, TimedOut, run_beating
+from app.work.job_ids import job_id
 from providers.errors import ProviderError
 from steps.base import StepFailed
 from steps.registry import STEP_TYPES
@@ -41,26 +44,61 @@ from steps.sandbox import SandboxUnavailable
 from steps.secret_refs import SecretError
 from steps.templates import TemplateError, evaluate_condition, render_config, resolve_from
 
-__all__ = ["RUN_STEP", "advance", "run_step", "start_run", "step_job_id"]
+__all__ = ["CHAIN_BUDGET_SECONDS", "RUN_STEP", "advance", "run_step", "start_run", "step_job_id"]
 
 log = logging.getLogger(__name__)
 
 RUN_STEP = "run_step"
 
+# How long one job goes on running the next ready step itself (app.work.chain) before it
+# leaves the rest to the queue: a step kept late in a chain still has nearly all of arq's
+# job_timeout (600 s, app/worker.py), and one hop a minute costs nothing.
+CHAIN_BUDGET_SECONDS = 60.0
+
 
 def step_job_id(step_id: int, attempt: int) -> str:
-    return f"step:{step_id}:{attempt}"
+    """A new id on every call: a retry's enqueue must not meet an earlier attempt's result."""
+    return job_id("step", step_id, attempt)
 
 
-async def start_run(services: Services, attempt: int, run_id: int) -> str:
-    """The job: queued → running, then start the first steps."""
-    await runs.move_run(services.sessions, run_id, RunState.RUNNING, started_at=utcnow())
-    await advance(services, run_id)
-    return "started"
+async def start_run(services: Services, attempt: int, run_id: int) -> list[str]:
+    """The job: queued → running, then run the first step ready in this same job (the others
+    ready with it go to the queue), and each step that one makes ready, and so on."""
+
+    async def start() -> str:
+        if not await runs.move_run(
+            services.sessions, run_id, RunState.RUNNING, started_at=utcnow()
+        ):
+            return "skipped: not queued"  # a duplicate job, or the run was cancelled
+        await advance(services, run_id)
+        return "started"
+
+    return await _chain(services, attempt, start)
 
 
-async def advance(services: Services, run_id: int, loaded: runs.Loaded | None = None) -> None:
-    """Skip what cannot run, enqueue what can, and finish the run when nothing is left."""
+async def _chain(
+    services: Services, attempt: int, first: Callable[[], Awaitable[str]]
+) -> list[str]:
+    """`first()`, then each step it (and each after it) kept for this job: see app.work.chain."""
+
+    async def then(step_id: int) -> str:
+        return await _run_step(services, attempt, step_id)
+
+    return await run_chain(first, then, budget=CHAIN_BUDGET_SECONDS)
+
+
+async def advance(
+    services: Services,
+    run_id: int,
+    loaded: runs.Loaded | None = None,
+    *,
+    after: str | None = None,
+) -> None:
+    """Skip what cannot run, start what can, and finish the run when nothing is left.
+
+    After step `after` finished, only the steps it made ready start (the others ready were started
+    before): the first runs next in this job when it runs a chain, the others go to the queue.
+    Without `after` (a run starting, or recovery), every step ready is enqueued."""
     sessions = services.sessions
     loaded = loaded or await runs.load(sessions, run_id)
     if loaded is None or loaded.run.state != RunState.RUNNING:
@@ -72,10 +110,14 @@ async def advance(services: Services, run_id: int, loaded: runs.Loaded | None = 
         await runs.move_step(
             sessions, _id(by_name[name]), StepState.SKIPPED, error=reason, finished_at=utcnow()
         )
-    for name in decision.start:
-        step = by_name[name]
+    ready = {
+        _id(step): step
+        for step in (by_name[name] for name in decision.start)
+        if after is None or after in step.needs
+    }
+    for step_id in keep_one(list(ready)):
         await services.queue.enqueue(
-            RUN_STEP, _id(step), job_id=step_job_id(_id(step), step.attempts + 1)
+            RUN_STEP, step_id, job_id=step_job_id(step_id, ready[step_id].attempts + 1)
         )
     if decision.outcome is not None and await runs.move_run(
         sessions, run_id, decision.outcome, finished_at=utcnow()
@@ -103,8 +145,13 @@ def _id(step: StepRun) -> int:
     return step.id
 
 
-async def run_step(services: Services, attempt: int, step_id: int) -> str:
-    """The job: claim the step, decide `if:`, render its config, run it, record the outcome."""
+async def run_step(services: Services, attempt: int, step_id: int) -> list[str]:
+    """The job: run the step, then the step it made ready that this job kept, and so on."""
+    return await _chain(services, attempt, lambda: _run_step(services, attempt, step_id))
+
+
+async def _run_step(services: Services, attempt: int, step_id: int) -> str:
+    """One step: claim it, decide `if:`, render its config, run it, record the outcome."""
     lease = timedelta(seconds=services.settings.step_lease_seconds)
     claimed = await runs.claim_step(services.sessions, step_id, lease=lease)
     if claimed is None:
@@ -239,7 +286,7 @@ async def _finish(
         error=error,
         outputs=outputs or {},
     )
-    await advance(services, run.id or 0, loaded)
+    await advance(services, run.id or 0, loaded, after=step.name)
 
 
 def _step_spec(run: PipelineRun, name: str) -> dict[str, Any]:

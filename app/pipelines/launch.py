@@ -7,11 +7,18 @@ from typing import Any
 from app.pipelines import reporting, runs
 from app.pipelines.config import PipelineConfig
 from app.services import Services
+from app.work.job_ids import job_id
 from providers.base import Provider
 
-__all__ = ["START_RUN", "launch", "new_run", "snapshot"]
+__all__ = ["START_RUN", "launch", "new_run", "run_job_id", "snapshot"]
 
 START_RUN = "start_run"
+
+
+def run_job_id(run_id: int) -> str:
+    """A new id on every call (see app.work.job_ids): a run's state, not its id, says if the
+    run still has to start."""
+    return job_id("run", run_id)
 
 
 def new_run(
@@ -49,7 +56,7 @@ async def launch(services: Services, provider: Provider, new: runs.NewRun) -> ru
         run = await runs.get_run(services.sessions, run_id)
         if run is not None:
             await reporting.report_run(services, run, provider)
-    await services.queue.enqueue(START_RUN, created.run_id, job_id=f"run:{created.run_id}")
+    await services.queue.enqueue(START_RUN, created.run_id, job_id=run_job_id(created.run_id))
     return created
 
 

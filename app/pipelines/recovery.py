@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from app.db.models.base import utcnow
 from app.pipelines import engine, runs
-from app.pipelines.launch import START_RUN
+from app.pipelines.launch import START_RUN, run_job_id
 from app.services import Services
 
 __all__ = ["recover_runs"]
@@ -30,7 +30,7 @@ async def recover_runs(services: Services, at_start: bool) -> int:
         )
     queued, running = await runs.stalled_runs(sessions, older_than=utcnow() - lease)
     for run_id in queued:
-        await services.queue.enqueue(START_RUN, run_id, job_id=f"run:{run_id}")
+        await services.queue.enqueue(START_RUN, run_id, job_id=run_job_id(run_id))
     for run_id in running:
         await engine.advance(services, run_id)
     return len(stale)

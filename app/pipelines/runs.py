@@ -280,12 +280,16 @@ async def stalled_runs(
     sessions: SessionFactory, *, older_than: datetime
 ) -> tuple[list[int], list[int]]:
     """(queued runs never started, running runs with no step running or changed) since
-    `older_than`: what a process that died between two jobs of a run leaves behind."""
+    `older_than`: what a process that died between two jobs of a run leaves behind, or a queue
+    that lost a job. The pending steps of those running runs are marked as handed to the queue
+    now (their `heartbeat_at`), so the next sweeps leave the run alone for a lease while the
+    jobs recovery enqueues for them wait for a worker."""
     busy = select(StepRun.run_id).where(
         or_(
             col(StepRun.state) == StepState.RUNNING,
             col(StepRun.started_at) >= older_than,
             col(StepRun.finished_at) >= older_than,
+            col(StepRun.heartbeat_at) >= older_than,
         )
     )
     async with sessions() as session:
@@ -301,7 +305,15 @@ async def stalled_runs(
                 col(PipelineRun.id).not_in(busy),
             )
         )
-        return [pk for pk in queued if pk is not None], [pk for pk in running if pk is not None]
+        stalled = [pk for pk in running if pk is not None]
+        if stalled:
+            await session.exec(
+                update(StepRun)
+                .where(col(StepRun.run_id).in_(stalled), col(StepRun.state) == StepState.PENDING)
+                .values(heartbeat_at=utcnow())
+            )
+            await session.commit()
+        return [pk for pk in queued if pk is not None], stalled
 
 
 async def recent_runs(sessions: SessionFactory, *, limit: int = 20) -> list[PipelineRun]:
