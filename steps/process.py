@@ -2,8 +2,14 @@
 
 Shared by `run_command` and `git`. The process starts in a session of its own, through the
 step's `Launcher` (the sandbox, `steps.sandbox`); on cancellation (so also under
-`asyncio.timeout`) the whole group gets SIGTERM, then SIGKILL after a grace period, and
-processes the command leaves running in its group when it exits are stopped too.
+`asyncio.timeout`) the whole group gets SIGTERM, then SIGKILL after a grace period (at once
+when the cancellation says `STOP_NOW`: the step lost its lease), and processes the command leaves
+running in its group when it exits are stopped too.
+
+The output pipe's read end has one owner, `_PipeReader`, which reads it with the loop's
+`add_reader` and closes it once. Handing it to `loop.connect_read_pipe` as a file object gives it
+two: uvloop's transport closes the descriptor itself and then closes the file object, whose
+second close(2) of the same number hits whatever another thread opened in between.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ from pathlib import Path
 
 from steps.sandbox import Launcher, Unsandboxed
 
-__all__ = ["GRACE_SECONDS", "run_process"]
+__all__ = ["GRACE_SECONDS", "STOP_NOW", "run_process"]
 
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL
+# A cancellation with this message skips the grace period: another attempt may take the step
+# over at any moment, so its processes must be gone now (`task.cancel(STOP_NOW)`).
+STOP_NOW = "stop now: the lease is lost"
 _UNSANDBOXED = Unsandboxed()
 _CHUNK = 64 * 1024
 _MAX_LINE = 64 * 1024  # a longer "line" is logged in pieces
@@ -40,22 +49,22 @@ async def run_process(
     SIGTERM, then SIGKILL after `grace` seconds, and the cancellation goes on.
     """
     read_fd, write_fd = os.pipe()
-    try:
-        stream, transport = await _open_reader(read_fd)
-    except BaseException:
-        os.close(write_fd)
-        raise
+    output = _PipeReader(read_fd)
     try:
         launched = await launcher.start(argv, cwd=cwd, env=env, output_fd=write_fd)
     except BaseException:
-        transport.close()
+        output.close()
         raise
     finally:
         os.close(write_fd)  # the children hold it now; EOF comes when the last one exits
     proc = launched.process
-    reader = asyncio.create_task(_pump(stream, transport, on_line))
+    reader = asyncio.create_task(_pump(output, on_line))
     try:
         code = await proc.wait()
+    except asyncio.CancelledError as cancelled:
+        await _stop(proc, reader, 0.0 if STOP_NOW in cancelled.args else grace)
+        await launched.close()
+        raise
     except BaseException:
         await _stop(proc, reader, grace)
         await launched.close()
@@ -65,27 +74,44 @@ async def run_process(
     return code
 
 
-async def _open_reader(fd: int) -> tuple[asyncio.StreamReader, asyncio.ReadTransport]:
-    """The read end of the pipe as a stream; the transport owns (and closes) `fd`."""
-    stream = asyncio.StreamReader(limit=_MAX_LINE)
-    pipe = os.fdopen(fd, "rb", buffering=0)
-    try:
-        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), pipe
-        )
-    except BaseException:
-        pipe.close()
-        raise
-    return stream, transport
+class _PipeReader:
+    """The read end of the output pipe: read through the loop's `add_reader`, closed once."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self._fd = fd
+
+    async def read(self) -> bytes:
+        """The next chunk; b"" once every writer has closed the pipe."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                return os.read(self._fd, _CHUNK)
+            except BlockingIOError:
+                pass
+            readable: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(self._fd, _wake, readable)
+            try:
+                await readable
+            finally:
+                loop.remove_reader(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
 
 
-async def _pump(
-    stream: asyncio.StreamReader, transport: asyncio.ReadTransport, on_line: Callable[[str], None]
-) -> None:
+def _wake(readable: asyncio.Future[None]) -> None:
+    if not readable.done():  # the loop may call again before the reader is removed
+        readable.set_result(None)
+
+
+async def _pump(output: _PipeReader, on_line: Callable[[str], None]) -> None:
     """Hand each line to `on_line` until every writer has closed the pipe."""
     pending = b""
     try:
-        while chunk := await stream.read(_CHUNK):
+        while chunk := await output.read():
             *lines, pending = (pending + chunk).split(b"\n")
             if len(pending) >= _MAX_LINE:
                 lines, pending = [*lines, pending], b""
@@ -95,7 +121,7 @@ async def _pump(
         if pending:
             on_line(_decode(pending))
     finally:
-        transport.close()
+        output.close()
 
 
 def _decode(line: bytes) -> str:

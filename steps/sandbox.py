@@ -7,6 +7,14 @@ the environment the step was given, nothing of the worker's. When Shipyard runs 
 command runs as an unprivileged user (`SHIPYARD_STEP_USER`). `--die-with-parent` and the PID
 namespace end every process of the sandbox when its command ends or is killed.
 
+Nothing a step starts outlives its worker, SIGKILL included, so a take-over of the step never
+runs beside it. bubblewrap's `--die-with-parent` (PR_SET_PDEATHSIG: it fires when the thread
+that forked bubblewrap exits; asyncio and uvloop fork in the event loop's thread, which lives
+as long as the worker) kills the sandbox's first process, and with it its PID namespace.
+slirp4netns, a sibling the worker starts, watches the worker's `lifeline()` (`--exit-fd`).
+Unsandboxed commands run under `steps/reaper.py`, which watches the same pipe and kills the
+command's whole tree: see its docstring for why not PR_SET_PDEATHSIG.
+
 Network: its own network namespace. With `network=True`, outbound access goes through
 slirp4netns with `--disable-host-loopback`, so the host's 127.0.0.1 services (the database,
 Redis, Shipyard itself) cannot be reached; without it, the namespace has only its own loopback.
@@ -18,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +46,7 @@ __all__ = [
     "Unavailable",
     "Unsandboxed",
     "find_tools",
+    "lifeline",
 ]
 
 # Files of /etc a build needs (certificates, users, the dynamic linker's cache); never all of /etc.
@@ -57,6 +68,7 @@ TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 SLIRP_DNS = "10.0.2.3"
 HOME = "/home/step"
 _READY_TIMEOUT = 10.0
+REAPER = Path(__file__).with_name("reaper.py")
 
 
 class SandboxUnavailable(Exception):
@@ -88,21 +100,69 @@ class Launcher(Protocol):
 
 
 class Unsandboxed:
-    """`SHIPYARD_STEP_SANDBOX=none`: the command runs as Shipyard's own user, on the host."""
+    """`SHIPYARD_STEP_SANDBOX=none`: the command runs as Shipyard's own user, on the host,
+    under `steps/reaper.py`, which ends it and all it started when the worker ends."""
 
     async def start(
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], output_fd: int
     ) -> Launched:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=output_fd,
-            stderr=output_fd,
-            start_new_session=True,
-        )
+        status_r, status_w = os.pipe()
+        process: asyncio.subprocess.Process | None = None
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-S",
+                str(REAPER),
+                str(lifeline()),
+                str(status_w),
+                cwd=cwd,
+                env={},  # the command's own comes on stdin, to keep the reaper's Python clean
+                stdin=subprocess.PIPE,
+                stdout=output_fd,
+                stderr=output_fd,
+                start_new_session=True,
+                pass_fds=(lifeline(), status_w),
+            )
+            os.close(status_w)
+            status_w = -1
+            assert process.stdin is not None
+            process.stdin.write(json.dumps([list(argv), dict(env)]).encode())
+            await process.stdin.drain()
+            process.stdin.close()
+            report = json.loads(await _read_one(status_r, "the step's reaper", to_end=True))
+        except BaseException:
+            await _kill(process)
+            raise
+        finally:
+            os.close(status_r)
+            if status_w >= 0:
+                os.close(status_w)
+        if report:
+            await process.wait()
+            if report["errno"] is None:
+                raise ValueError(report["message"])
+            raise OSError(report["errno"], report["message"], argv[0])
         return Launched(process)
+
+
+_LIFELINE: dict[int, tuple[int, int]] = {}  # pid → (read end, write end) of its life line
+
+
+def lifeline() -> int:
+    """The read end of this process's life line: a pipe whose write end this process alone
+    holds, and never closes. A child given the read end reads EOF once the process is gone,
+    however it ended. (A forked copy of the process makes its own on first use, closing the
+    parent's; not in an at-fork hook, which uvloop runs in the child it is about to exec.)"""
+    pid = os.getpid()
+    if pid not in _LIFELINE:
+        for ends in _LIFELINE.values():
+            for fd in ends:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        _LIFELINE.clear()
+        _LIFELINE[pid] = os.pipe()  # both ends close-on-exec: no child inherits them unasked
+    return _LIFELINE[pid][0]
 
 
 @dataclass(frozen=True)
@@ -239,10 +299,7 @@ class Bubblewrap:
             slirp = await self._slirp(process.pid)
             os.write(block_w, b"go")
         except BaseException:
-            if process is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+            await _kill(process)
             raise
         finally:
             for fd in (info_r, info_w, block_r, block_w):
@@ -263,6 +320,7 @@ class Bubblewrap:
                 "--mtu=65520",
                 "--disable-host-loopback",
                 f"--ready-fd={ready_w}",
+                f"--exit-fd={lifeline()}",  # ends with the worker, however the worker ends
                 *join_user,
                 "--netns-type=path",
                 f"/proc/{pid}/ns/net",
@@ -270,7 +328,7 @@ class Bubblewrap:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                pass_fds=(ready_w,),
+                pass_fds=(ready_w, lifeline()),
                 env={},
             )
             os.close(ready_w)
@@ -354,6 +412,14 @@ class Bubblewrap:
         ]
 
 
+async def _kill(process: asyncio.subprocess.Process | None) -> None:
+    """End a command that started but could not be set up."""
+    if process is not None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
 def _resolv_conf(network: bool) -> int:
     """A pipe holding the sandbox's /etc/resolv.conf: slirp4netns's resolver, or nothing."""
     read_fd, write_fd = os.pipe()
@@ -362,7 +428,7 @@ def _resolv_conf(network: bool) -> int:
     return read_fd
 
 
-async def _read_one(fd: int, what: str, *, to_end: bool = False) -> None:
+async def _read_one(fd: int, what: str, *, to_end: bool = False) -> bytes:
     """Wait for `fd`'s writer to say it is ready: one byte, or (`to_end`) everything it writes
     until it closes its end — bubblewrap writes its info in pieces, and one written into a
     pipe already closed would kill it with SIGPIPE. SandboxUnavailable at an early EOF or
@@ -387,3 +453,4 @@ async def _read_one(fd: int, what: str, *, to_end: bool = False) -> None:
         loop.remove_reader(fd)
     if not received:
         raise SandboxUnavailable(f"{what} could not start on this machine")
+    return bytes(received)

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import shutil
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,11 +35,14 @@ from app.pipelines.step_context import (
     workspace,
 )
 from app.services import Services
+from app.work.attempts import hold_attempt
 from app.work.chain import keep_one, run_chain
-from app.work.heartbeat import Stopped, TimedOut, run_beating
+from app.work.heartbeat import Beat, Fenced, Stopped, TimedOut, run_beating
 from app.work.job_ids import job_id
+from app.work.lease import worker_identity
 from providers.errors import ProviderError
 from steps.base import StepFailed
+from steps.process import STOP_NOW
 from steps.registry import STEP_TYPES
 from steps.sandbox import SandboxUnavailable
 from steps.secret_refs import SecretError
@@ -151,9 +155,22 @@ async def run_step(services: Services, attempt: int, step_id: int) -> list[str]:
 
 
 async def _run_step(services: Services, attempt: int, step_id: int) -> str:
-    """One step: claim it, decide `if:`, render its config, run it, record the outcome."""
+    """One step, unless an attempt of it still runs on this machine (app.work.attempts: a
+    take-over never runs beside it; a later sweep tries again)."""
+    attempts = Path(services.settings.data_dir) / "attempts"
+    with hold_attempt(attempts, f"step-{step_id}") as held:
+        if not held:
+            return "skipped: an attempt of it still runs on this machine"
+        return await _attempt_step(services, attempt, step_id)
+
+
+async def _attempt_step(services: Services, attempt: int, step_id: int) -> str:
+    """One attempt of a step: claim it, decide `if:`, render its config, run it, record the
+    outcome; or nothing more if it lost the step to another attempt meanwhile."""
     lease = timedelta(seconds=services.settings.step_lease_seconds)
-    claimed = await runs.claim_step(services.sessions, step_id, lease=lease)
+    claimed = await runs.claim_step(
+        services.sessions, step_id, lease=lease, owner=worker_identity()
+    )
     if claimed is None:
         return "skipped: not pending"
     run, step = claimed.run, claimed.step(step_id)
@@ -185,6 +202,8 @@ async def _run_step(services: Services, attempt: int, step_id: int) -> str:
     step_ctx = step_context(services, run, step, provider, names, env, secrets, lines)
     work = step_type.run(step_ctx, config)
     ended = await _supervise(services, run, step, spec, work, lines)
+    if ended is None:
+        return "fenced: the step is another attempt's now"
     if isinstance(ended, _Ended):
         if ended.state is StepState.FAILED:
             return await _failed(services, run, step, spec, masker(ended.message), ended.lines)
@@ -210,18 +229,39 @@ async def _supervise(
     spec: dict[str, Any],
     work: Coroutine[Any, Any, dict[str, Any]],
     lines: StepLog,
-) -> dict[str, Any] | _Ended:
+) -> dict[str, Any] | _Ended | None:
     """Run the step under its timeout; while it runs, beat (storing its log lines) and stop
-    it when the run is cancelled. Its outputs, or how it ended."""
+    it when the run is cancelled. Its outputs, or how it ended; None if this attempt lost the
+    step, or could not renew its lease in time, and stopped at once (fencing: the step is
+    another attempt's, or soon may be, and records nothing more of this one)."""
 
-    async def beat() -> bool:
-        return await runs.beat(services.sessions, _id(step), run.id or 0, lines.take())
+    async def beat() -> Beat:
+        return await runs.beat(
+            services.sessions,
+            _id(step),
+            run.id or 0,
+            lines.take(),
+            attempt=step.attempts,
+            owner=step.owner,
+        )
 
+    settings = services.settings
     timeout = spec.get("timeout_seconds")
+    # Stop before the lease runs out (a take-over may start then), with two beats to spare;
+    # the lease started at the claim.
+    margin = 2 * settings.heartbeat_seconds + _seconds_since(step.heartbeat_at)
     try:
         produced = await run_beating(
-            work, beat=beat, interval=services.settings.heartbeat_seconds, time_limit=timeout
+            work,
+            beat=beat,
+            interval=settings.heartbeat_seconds,
+            time_limit=timeout,
+            fence_after=max(settings.step_lease_seconds - margin, settings.heartbeat_seconds),
+            stop_message=STOP_NOW,
         )
+    except Fenced as fenced:
+        log.warning("step %s of run %s stopped: %s", step.name, step.run_id, fenced)
+        return None
     except Stopped:
         return _Ended(StepState.CANCELLED, "run cancelled", lines.take())
     except TimedOut:
@@ -232,6 +272,13 @@ async def _supervise(
         log.exception("step %s raised", step.name)
         return _Ended(StepState.FAILED, f"unexpected {type(error).__name__}: {error}", lines.take())
     return dict(produced or {})
+
+
+def _seconds_since(when: datetime | None) -> float:
+    """Seconds from `when` (stored in UTC; SQLite gives it back naive) until now."""
+    if when is None:
+        return 0.0
+    return max(0.0, (utcnow() - when.replace(tzinfo=when.tzinfo or UTC)).total_seconds())
 
 
 async def _failed(

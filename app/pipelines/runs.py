@@ -1,6 +1,7 @@
 """Pipeline runs and steps in the database: creating, claiming, moving, recording.
 
-Steps are durable work (`app.work.lease`): claimed with a lease, beating while they run. A step
+Steps are durable work (`app.work.lease`): claimed with a lease by one attempt, beating while
+they run, and a beat of an attempt that was taken over matches nothing. A step
 that finishes reads its run in the same transaction with the run's row locked, so two parallel
 steps finishing at once cannot both miss that the other is done (and leave the run waiting)."""
 
@@ -19,6 +20,7 @@ from app.db.engine import SessionFactory
 from app.db.models.base import utcnow
 from app.db.models.pipelines import PipelineRun, RunState, StepRun, StepState
 from app.pipelines.plan import RUN_MOVES, STEP_MOVES
+from app.work.heartbeat import Beat
 from app.work.lease import LeasedWork
 
 LIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
@@ -214,12 +216,17 @@ async def _load(session: Any, run_id: int) -> Loaded | None:
     return Loaded(run, list(rows))
 
 
-async def claim_step(sessions: SessionFactory, step_id: int, *, lease: timedelta) -> Loaded | None:
-    """Take a pending step (or one whose worker stopped beating) to run it, and read its run;
-    None if another worker has it or it is done. One transaction."""
+async def claim_step(
+    sessions: SessionFactory, step_id: int, *, lease: timedelta, owner: str
+) -> Loaded | None:
+    """Take a pending step (or one whose worker stopped beating) for a new attempt run by
+    `owner`, and read its run; None if another worker has it or it is done. One transaction.
+    The step as read carries the attempt's number and owner, for its beats."""
     async with sessions() as session:
         claimed = await session.exec(
-            STEPS.claim(step_id, lease=lease, now=utcnow()).returning(col(StepRun.run_id))
+            STEPS.claim(step_id, lease=lease, now=utcnow(), owner=owner).returning(
+                col(StepRun.run_id)
+            )
         )
         run_id = claimed.scalar_one_or_none()
         loaded = await _load(session, run_id) if run_id is not None else None
@@ -248,16 +255,32 @@ async def finish_step(
         return loaded
 
 
-async def beat(sessions: SessionFactory, step_id: int, run_id: int, log: str) -> bool:
-    """Record that the step is alive and append its new log lines; True if the run was
-    cancelled meanwhile."""
+async def beat(
+    sessions: SessionFactory,
+    step_id: int,
+    run_id: int,
+    log: str,
+    *,
+    attempt: int,
+    owner: str | None,
+) -> Beat:
+    """Record that the step's attempt is alive and append its new log lines. Beat.LOST if
+    another attempt holds the step now (the lines are dropped: they are not the step's any
+    more), Beat.STOP if the run was cancelled meanwhile."""
     async with sessions() as session:
-        await session.exec(STEPS.beat(step_id, now=utcnow(), log=col(StepRun.log) + log))
+        held = await session.exec(
+            STEPS.beat(
+                step_id, now=utcnow(), attempt=attempt, owner=owner, log=col(StepRun.log) + log
+            )
+        )
         cancelled = await session.exec(
             select(PipelineRun.cancel_requested).where(PipelineRun.id == run_id)
         )
+        stop = cancelled.one_or_none() in (None, True)
         await session.commit()
-        return bool(cancelled.one_or_none() in (None, True))
+        if held.rowcount != 1:
+            return Beat.LOST
+        return Beat.STOP if stop else Beat.ALIVE
 
 
 async def record(sessions: SessionFactory, step_id: int, key: str, value: Any) -> None:
