@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, bindparam, func, or_, update
+from sqlalchemy import Executable, Table, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,20 +50,20 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-@functools.lru_cache(maxsize=256)
-def _insert_statement(dialect: str, rows: int) -> Executable:
-    """`INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING …`, built once per size."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = [
-        {name: bindparam(f"{name}_{i}", type_=_TABLE.c[name].type) for name in _COLUMNS}
-        for i in range(rows)
-    ]
+def _insert_statement(dialect: str) -> Executable:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING …` for a list of rows: SQLAlchemy's
+    "insertmanyvalues" sends one multi-row `VALUES (…), (…)` per batch, and the statement
+    compiles once (it is cached) whatever the batch's size."""
+    insert = _INSERTS[dialect]
     return (
         insert(_TABLE)
-        .values(values)
         .on_conflict_do_nothing()  # either key: (provider, delivery id) or the body hash
         .returning(_TABLE.c.id, _TABLE.c.provider, _TABLE.c.delivery_id)
     )
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_STATEMENTS = {dialect: _insert_statement(dialect) for dialect in _INSERTS}
 
 
 async def insert_many(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[Stored]:
@@ -72,11 +71,10 @@ async def insert_many(connection: AsyncConnection, rows: Sequence[dict[str, Any]
     is already stored — earlier, or by an earlier row of the same batch: a body replayed under a
     new delivery id is a duplicate too. One statement for the batch (the intake's hot path), a
     second only when some were duplicates. Returns each row's outcome, in order."""
-    statement = _insert_statement(connection.dialect.name, len(rows))
-    params = {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in _COLUMNS}
+    statement = _STATEMENTS[connection.dialect.name]
     inserted = {
         (provider, delivery_id): pk
-        for pk, provider, delivery_id in (await connection.execute(statement, params)).all()
+        for pk, provider, delivery_id in (await connection.execute(statement, list(rows))).all()
     }
     outcomes: list[Stored | None] = []
     for row in rows:
