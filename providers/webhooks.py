@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ __all__ = [
     "UnsupportedMediaType",
     "WebhookSpec",
     "delivery_action",
+    "json_depth",
     "parse_body",
     "verify_github",
     "verify_hex_hmac",
@@ -191,24 +194,27 @@ def parse_body(spec: WebhookSpec, headers: Headers, body: bytes) -> dict[str, An
         raise BadPayload(f"body is not valid JSON: {error}") from error
     except RecursionError:
         raise BadPayload(f"body nests deeper than {MAX_JSON_DEPTH} levels") from None
-    if _depth(payload) > MAX_JSON_DEPTH:
+    if json_depth(raw) > MAX_JSON_DEPTH:
         raise BadPayload(f"body nests deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(payload, dict):
         raise BadPayload(f"body must be a JSON object, not {type(payload).__name__}")
     return payload
 
 
-def _depth(value: Any) -> int:
-    """How deeply lists and objects nest in `value` (iteratively: no recursion to exhaust)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                children = item.values() if isinstance(item, dict) else item
-                stack.extend((child, depth + 1) for child in children)
-    return deepest
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_OPENS_AND_CLOSES = bytes.maketrans(b"{[}]", b"\x02\x02\x00\x00")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"{[}]"))
+
+
+def json_depth(raw: bytes | str) -> int:
+    """How deeply lists and objects nest in the JSON text `raw`: its brackets outside strings,
+    counted (the strings are dropped by one regular expression, then only brackets are left
+    to walk: a few hundred in a large delivery, where walking the parsed object costs far
+    more)."""
+    text = raw.encode() if isinstance(raw, str) else raw
+    brackets = _JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKETS)
+    steps = brackets.translate(_OPENS_AND_CLOSES)  # 2 opens a level, 0 closes one
+    return max(itertools.accumulate(step - 1 for step in steps), default=0)
 
 
 def _form_payload(body: bytes) -> bytes:

@@ -50,20 +50,14 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def _insert_statement(dialect: str) -> Executable:
-    """`INSERT … ON CONFLICT DO NOTHING RETURNING …` for a list of rows: SQLAlchemy's
-    "insertmanyvalues" sends one multi-row `VALUES (…), (…)` per batch, and the statement
-    compiles once (it is cached) whatever the batch's size."""
-    insert = _INSERTS[dialect]
-    return (
-        insert(_TABLE)
-        .on_conflict_do_nothing()  # either key: (provider, delivery id) or the body hash
-        .returning(_TABLE.c.id, _TABLE.c.provider, _TABLE.c.delivery_id)
-    )
-
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_STATEMENTS = {dialect: _insert_statement(dialect) for dialect in _INSERTS}
+# `INSERT … ON CONFLICT DO NOTHING RETURNING …` (either key: the delivery id or the body hash)
+# for a list of rows: SQLAlchemy's "insertmanyvalues" sends one multi-row `VALUES (…), (…)` per
+# batch, and the statement compiles once (it is cached) whatever the batch's size.
+_RETURNING = (_TABLE.c.id, _TABLE.c.provider, _TABLE.c.delivery_id)
+_STATEMENTS: dict[str, Executable] = {
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(*_RETURNING),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(*_RETURNING),
+}
 
 
 async def insert_many(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[Stored]:
