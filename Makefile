@@ -23,12 +23,15 @@ test: $(BIN)/shipyard
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## Benchmarks (see bench/README.md).
+## Benchmarks (see bench/README.md); e.g. BENCH_ARGS="--quick" or "--tree /tmp/before".
+BENCH_ARGS ?=
+
 bench: $(BIN)/shipyard
-	$(BIN)/python -m bench.intake
+	@command -v wrk >/dev/null || echo "wrk not found (apt-get install wrk): using the bench's own client"
+	$(BIN)/python -m bench.intake $(BENCH_ARGS)
 
 bench-pipelines: $(BIN)/shipyard
-	$(BIN)/python -m bench.pipelines
+	$(BIN)/python -m bench.pipelines $(BENCH_ARGS)
 
 bench-sandbox: $(BIN)/shipyard
 	$(BIN)/python -m bench.sandbox

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 
+from bench.services import BENCH_DATABASE
+
 __all__ = ["CpuClock"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -57,15 +59,20 @@ def _machine_seconds() -> float:
 class CpuClock:
     """Started at construction; `percentages()` says how busy each party was since then."""
 
-    def __init__(self, server_pid: int, database: str = "shipyard_bench") -> None:
-        self._server_pid, self._database = server_pid, database
+    def __init__(self, server_pid: int, database: str | None = None) -> None:
+        # `database`: the PostgreSQL database whose backends count (this run's, by default)
+        self._server_pid = server_pid
+        self._database = database or BENCH_DATABASE
         self._wall = time.perf_counter()
         self._client = time.process_time()
         self._machine = _machine_seconds()
-        self._processes = _process_seconds(database)
+        self._processes = _process_seconds(self._database)
 
-    def percentages(self) -> dict[str, float]:
-        """Busy % of one core per party since construction, and the server's CPU seconds."""
+    def percentages(self, client_seconds: float | None = None) -> dict[str, float]:
+        """Busy % of one core per party since construction, and the server's CPU seconds.
+
+        The load generator is this process unless `client_seconds` says what it used (wrk, a
+        child process, measured by the caller)."""
         wall = max(time.perf_counter() - self._wall, 1e-9)
         used = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
         for pid, (name, seconds) in _process_seconds(self._database).items():
@@ -73,7 +80,9 @@ class CpuClock:
             group = "server" if pid == self._server_pid else _GROUPS.get(name)
             if group is not None and before[0] == name:
                 used[group] += seconds - before[1]
-        used["client"] = time.process_time() - self._client
+        used["client"] = (
+            time.process_time() - self._client if client_seconds is None else client_seconds
+        )
         machine = _machine_seconds() - self._machine
         used["other"] = max(0.0, machine - sum(used.values()))
         used["machine"] = machine

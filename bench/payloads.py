@@ -1,4 +1,9 @@
-"""Signed GitHub `push` deliveries of a chosen size, built before the clock starts."""
+"""Signed GitHub `push` deliveries of a chosen size, built before the clock starts.
+
+Shipyard treats a body it has stored before as a replay (even under a new delivery id), so a
+load that is to be stored needs a different body per request: `unique_pool` makes them from a
+few hundred realistic pushes by giving each its own `before` sha, and signs each one.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["SignedBody", "delivery_headers", "push_payload", "signed_pool"]
+__all__ = [
+    "SignedBody",
+    "delivery_headers",
+    "push_payload",
+    "signed_pool",
+    "unique_pool",
+    "write_pool_file",
+]
 
 _WORDS = (
     "fix", "release", "notes", "for", "tagged", "builds;", "bump", "pinned", "deps;", "retry",
@@ -130,6 +142,37 @@ def signed_pool(size: int, count: int, secret: str, *, seed: int = 1) -> list[Si
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         pool.append(SignedBody(body, f"sha256={digest}"))
     return pool
+
+
+def unique_pool(
+    size: int, count: int, secret: str, *, tag: int, variety: int = 500
+) -> list[SignedBody]:
+    """`count` push bodies of about `size` bytes, no two alike, each signed with `secret`.
+
+    `variety` different pushes are made once; body `i` is push `i % variety` with the `before`
+    sha `<tag as 8 hex digits><i as 32>`, so pools with different tags never share a body.
+    """
+    rng = random.Random(tag)
+    key = secret.encode()
+    marker = b'"before":"'
+    templates = []
+    for _ in range(min(variety, count)):
+        body = _encode(push_payload(size, rng))
+        start = body.index(marker) + len(marker)
+        templates.append((body[:start], body[start + 40 :]))
+    pool = []
+    for number in range(count):
+        head, tail = templates[number % len(templates)]
+        body = head + f"{tag:08x}{number:032x}".encode() + tail
+        pool.append(SignedBody(body, "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()))
+    return pool
+
+
+def write_pool_file(pool: list[SignedBody], path: str) -> None:
+    """The pool as bench/wrk_push.lua reads it: `<signature>\t<body>` a line."""
+    with open(path, "wb") as file:
+        for signed in pool:
+            file.write(signed.signature.encode() + b"\t" + signed.body + b"\n")
 
 
 def delivery_headers(signed: SignedBody) -> dict[str, str]:

@@ -1,13 +1,17 @@
-"""What a run starts and must clean up: uvicorn servers, the bench database, Redis database 14."""
+"""What a run starts and must clean up: servers, the bench database, Redis database 10."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import importlib.util
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,18 +25,81 @@ __all__ = [
     "REDIS_URL",
     "Server",
     "bench_database",
+    "code_under_test",
+    "count_deliveries",
+    "exclusive",
     "flush_redis",
+    "free_port",
     "migrate",
+    "python_path",
     "queued_jobs",
     "running",
     "server_env",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+# Where `bench` is imported from, not resolved: with `--tree` (bench/tree.py) it is an overlay
+# that holds only `bench`, and the code under test comes from another tree.
+BENCH_ROOT = Path(__file__).absolute().parent.parent
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DATABASE = "shipyard_bench"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# One name per run (the process id), so that runs never drop each other's database.
+BENCH_DATABASE = f"shipyard_bench_{os.getpid()}"
+LOCK_FILE = Path(tempfile.gettempdir()) / "shipyard-bench.lock"
+REDIS_URL = "redis://127.0.0.1:6379/10"
 QUEUE_KEY = "shipyard:queue"  # jobqueue.arq_queue.QUEUE_NAME
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """One bench run at a time on this machine: they share Redis db 10 (each flushes it) and
+    would measure each other. A second run waits here until the first is done."""
+    with LOCK_FILE.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another run"
+            print(f"waiting for the bench run holding {LOCK_FILE} ({holder}) ...",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}: {' '.join(sys.argv)}\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def app_root() -> Path:
+    """The tree whose `app` package this interpreter imports (the code under test)."""
+    spec = importlib.util.find_spec("app")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("Shipyard's `app` package is not importable from this interpreter")
+    return Path(spec.origin).parent.parent
+
+
+def python_path() -> str:
+    """PYTHONPATH for our subprocesses: `bench` from here, `app` from the code under test."""
+    roots = dict.fromkeys([str(BENCH_ROOT), str(app_root())])
+    return os.pathsep.join(roots)
+
+
+def code_under_test() -> dict[str, str]:
+    """The tree under test, its commit and how many of its files differ from that commit."""
+    root = app_root()
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+        )
+        return done.stdout.strip() if done.returncode == 0 else "?"
+
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    dirty = len(changed.splitlines()) if changed != "?" else "?"
+    return {"tree": str(root), "commit": git("rev-parse", "--short", "HEAD"),
+            "changed_files": str(dirty)}  # fmt: skip
 
 
 def server_env(database_url: str, secret: str) -> dict[str, str]:
@@ -43,6 +110,7 @@ def server_env(database_url: str, secret: str) -> dict[str, str]:
         REDIS_URL=REDIS_URL,
         GITHUB_WEBHOOK_SECRET=secret,
         SHIPYARD_LOG_LEVEL="WARNING",
+        PYTHONPATH=python_path(),
     )
     return env
 
@@ -55,7 +123,7 @@ def migrate(env: dict[str, str], cwd: Path) -> None:
         raise RuntimeError(f"`shipyard db upgrade` failed:\n{done.stderr[-3000:]}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -63,18 +131,21 @@ def _free_port() -> int:
 
 
 class Server:
-    """One uvicorn process serving `factory` (a `module:function` app factory) on loopback."""
+    """One server process on loopback: uvicorn serving `factory` (a `module:function` app
+    factory), or `command` (given the port in the environment as PORT), e.g. Probot on node."""
 
-    def __init__(self, factory: str, env: dict[str, str], cwd: Path) -> None:
-        self.port = _free_port()
+    def __init__(
+        self, factory: str, env: dict[str, str], cwd: Path, command: list[str] | None = None
+    ) -> None:
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._log_path = cwd / f"uvicorn-{self.port}.log"
-        self._command = [
-            sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(ROOT),
+        self._log_path = cwd / f"server-{self.port}.log"
+        self._command = command or [
+            sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(app_root()),
             "--host", "127.0.0.1", "--port", str(self.port),
             "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
-        self._env, self._cwd = env, cwd
+        self._env, self._cwd = {**env, "PORT": str(self.port)}, cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,7 +163,7 @@ class Server:
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"uvicorn exited at start-up:\n{self.log_tail()}")
+                    raise RuntimeError(f"the server exited at start-up:\n{self.log_tail()}")
                 with contextlib.suppress(httpx.HTTPError):
                     if client.get(f"{self.url}/healthz").status_code == 200:
                         return
@@ -121,8 +192,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(factory: str, env: dict[str, str], cwd: Path) -> Iterator[Server]:
-    server = Server(factory, env, cwd)
+def running(
+    factory: str, env: dict[str, str], cwd: Path, command: list[str] | None = None
+) -> Iterator[Server]:
+    server = Server(factory, env, cwd, command)
     try:
         server.start()
         yield server
@@ -140,7 +213,7 @@ async def _postgres_admin(sql: str) -> None:
 
 @contextlib.contextmanager
 def bench_database() -> Iterator[str]:
-    """A fresh, empty `shipyard_bench` PostgreSQL database, dropped afterwards."""
+    """A fresh, empty PostgreSQL database of this run's own, dropped afterwards."""
     drop = f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)"
     asyncio.run(_postgres_admin(drop))
     asyncio.run(_postgres_admin(f"CREATE DATABASE {BENCH_DATABASE}"))
@@ -153,6 +226,23 @@ def bench_database() -> Iterator[str]:
 def flush_redis() -> None:
     with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
         client.flushdb()
+
+
+def count_deliveries(database_url: str) -> int:
+    """How many rows the `deliveries` table holds now (committed ones: another connection)."""
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+            return int(connection.execute("SELECT count(*) FROM deliveries").fetchone()[0])
+
+    async def count() -> int:
+        connection = await asyncpg.connect(database_url, timeout=10)
+        try:
+            return int(await connection.fetchval("SELECT count(*) FROM deliveries"))
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
 
 
 def queued_jobs() -> int:
