@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.engine import SessionFactory, create_engine, engine_of
 from app.db.models.deliveries import DeliveryStatus
@@ -118,7 +118,7 @@ class BatchWriter:
         processes writing too, chose this batch to break a deadlock."""
         for last in (False, True):
             try:
-                async with self._engine.begin() as connection:
+                async with self._autocommit() as connection:
                     return await store.insert_many(connection, rows)
             except DBAPIError as error:
                 if last or not _worth_again(error):
@@ -137,11 +137,18 @@ class BatchWriter:
         except QueueUnavailable as error:
             log.warning("deliveries stored, queue unavailable; the sweep enqueues them: %s", error)
         try:
-            async with self._engine.begin() as connection:
+            async with self._autocommit() as connection:
                 await store.mark_received_in(connection, pks)
         except (SQLAlchemyError, OSError):
             log.exception("could not mark deliveries for the sweep; start-up will enqueue them")
         return False
+
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose each statement commits by itself: the batch's INSERT is one
+        statement (all of it or none), so BEGIN and COMMIT would only add two round trips."""
+        async with self._engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def aclose(self) -> None:
         """Write what is waiting, and wait for the batches being written."""
