@@ -194,14 +194,14 @@ def parse_body(spec: WebhookSpec, headers: Headers, body: bytes) -> dict[str, An
         raise BadPayload(f"body is not valid JSON: {error}") from error
     except RecursionError:
         raise BadPayload(f"body nests deeper than {MAX_JSON_DEPTH} levels") from None
-    if json_depth(raw) > MAX_JSON_DEPTH:
+    if _too_deep(raw):
         raise BadPayload(f"body nests deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(payload, dict):
         raise BadPayload(f"body must be a JSON object, not {type(payload).__name__}")
     return payload
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # "…", escapes and all
 _OPENS_AND_CLOSES = bytes.maketrans(b"{[}]", b"\x02\x02\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"{[}]"))
 
@@ -215,6 +215,13 @@ def json_depth(raw: bytes | str) -> int:
     brackets = _JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKETS)
     steps = brackets.translate(_OPENS_AND_CLOSES)  # 2 opens a level, 0 closes one
     return max(itertools.accumulate(step - 1 for step in steps), default=0)
+
+
+def _too_deep(raw: bytes | str) -> bool:
+    text = raw.encode() if isinstance(raw, str) else raw
+    if text.count(b"{") + text.count(b"[") <= MAX_JSON_DEPTH:  # too few to nest deeper
+        return False
+    return json_depth(text) > MAX_JSON_DEPTH
 
 
 def _form_payload(body: bytes) -> bytes:
