@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db.engine import SessionFactory
 from app.db.models.deliveries import DeliveryStatus
@@ -179,3 +180,30 @@ async def _redeliver(services: _Intake, delivery_pk: int) -> bool:
 
 
 routes = [Route("/webhooks/{provider}", receive_webhook, methods=["POST"])]
+
+
+class WebhooksFirst:
+    """ASGI middleware: `POST /webhooks/<provider>` goes straight to `receive_webhook`, past
+    the router and the exception middleware (the hot path; the same endpoint `routes` names,
+    which still serves it when this is not installed). Anything the endpoint raises is a
+    logged 500, as the application's own handler would answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        provider = path[len(_PREFIX) :] if path.startswith(_PREFIX) else ""
+        if not provider or "/" in provider or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        scope["path_params"] = {"provider": provider}
+        try:
+            response = await receive_webhook(Request(scope, receive))
+        except Exception as error:
+            log.error("unhandled error: %s", type(error).__name__, exc_info=error)
+            response = _error(500, "internal error; it has been logged")
+        await response(scope, receive, send)
+
+
+_PREFIX = "/webhooks/"
