@@ -12,6 +12,7 @@ import asyncio
 import logging
 import shutil
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,18 @@ async def _chain(
 ) -> list[str]:
     """`first()`, then each step it (and each after it) kept for this job: see app.work.chain."""
 
-    async def then(step_id: int) -> str:
-        return await _run_step(services, attempt, step_id)
+    async def then(ready: _Ready) -> str:
+        return await _run_step(services, attempt, ready.step_id, known=ready.loaded)
 
     return await run_chain(first, then, budget=CHAIN_BUDGET_SECONDS)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A step made ready, with the run as the job that made it ready read it."""
+
+    step_id: int
+    loaded: runs.Loaded | None
 
 
 async def advance(
@@ -114,14 +123,16 @@ async def advance(
         await runs.move_step(
             sessions, _id(by_name[name]), StepState.SKIPPED, error=reason, finished_at=utcnow()
         )
-    ready = {
-        _id(step): step
+    ready = [
+        step
         for step in (by_name[name] for name in decision.start)
         if after is None or after in step.needs
-    }
-    for step_id in keep_one(list(ready)):
+    ]
+    handed = {_id(step): step for step in ready}
+    for queued in keep_one([_Ready(_id(step), loaded) for step in ready]):
+        attempt = handed[queued.step_id].attempts + 1
         await services.queue.enqueue(
-            RUN_STEP, step_id, job_id=step_job_id(step_id, ready[step_id].attempts + 1)
+            RUN_STEP, queued.step_id, job_id=step_job_id(queued.step_id, attempt)
         )
     if decision.outcome is not None and await runs.move_run(
         sessions, run_id, decision.outcome, finished_at=utcnow()
@@ -154,22 +165,26 @@ async def run_step(services: Services, attempt: int, step_id: int) -> list[str]:
     return await _chain(services, attempt, lambda: _run_step(services, attempt, step_id))
 
 
-async def _run_step(services: Services, attempt: int, step_id: int) -> str:
+async def _run_step(
+    services: Services, attempt: int, step_id: int, *, known: runs.Loaded | None = None
+) -> str:
     """One step, unless an attempt of it still runs on this machine (app.work.attempts: a
     take-over never runs beside it; a later sweep tries again)."""
     attempts = Path(services.settings.data_dir) / "attempts"
     with hold_attempt(attempts, f"step-{step_id}") as held:
         if not held:
             return "skipped: an attempt of it still runs on this machine"
-        return await _attempt_step(services, attempt, step_id)
+        return await _attempt_step(services, attempt, step_id, known)
 
 
-async def _attempt_step(services: Services, attempt: int, step_id: int) -> str:
+async def _attempt_step(
+    services: Services, attempt: int, step_id: int, known: runs.Loaded | None
+) -> str:
     """One attempt of a step: claim it, decide `if:`, render its config, run it, record the
     outcome; or nothing more if it lost the step to another attempt meanwhile."""
     lease = timedelta(seconds=services.settings.step_lease_seconds)
     claimed = await runs.claim_step(
-        services.sessions, step_id, lease=lease, owner=worker_identity()
+        services.sessions, step_id, lease=lease, owner=worker_identity(), known=known
     )
     if claimed is None:
         return "skipped: not pending"

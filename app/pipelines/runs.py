@@ -217,17 +217,30 @@ async def _load(session: Any, run_id: int) -> Loaded | None:
 
 
 async def claim_step(
-    sessions: SessionFactory, step_id: int, *, lease: timedelta, owner: str
+    sessions: SessionFactory,
+    step_id: int,
+    *,
+    lease: timedelta,
+    owner: str,
+    known: Loaded | None = None,
 ) -> Loaded | None:
     """Take a pending step (or one whose worker stopped beating) for a new attempt run by
     `owner`, and read its run; None if another worker has it or it is done. One transaction.
-    The step as read carries the attempt's number and owner, for its beats."""
+    The step as read carries the attempt's number and owner, for its beats.
+
+    `known` is the run as the job read it a moment ago, when it finished the step that made
+    this one ready: then only the claimed step is read back (what a step needs of the others,
+    the outputs of the steps it needs, does not change once they have finished)."""
+    claim = STEPS.claim(step_id, lease=lease, now=utcnow(), owner=owner)
     async with sessions() as session:
-        claimed = await session.exec(
-            STEPS.claim(step_id, lease=lease, now=utcnow(), owner=owner).returning(
-                col(StepRun.run_id)
-            )
-        )
+        if known is not None:
+            returned = await session.exec(claim.returning(StepRun))
+            step = returned.scalar_one_or_none()
+            await session.commit()
+            if step is None:
+                return None
+            return Loaded(known.run, [step if s.id == step_id else s for s in known.steps])
+        claimed = await session.exec(claim.returning(col(StepRun.run_id)))
         run_id = claimed.scalar_one_or_none()
         loaded = await _load(session, run_id) if run_id is not None else None
         await session.commit()
