@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from app.db.engine import SessionFactory
@@ -200,20 +201,30 @@ async def load(sessions: SessionFactory, run_id: int) -> Loaded | None:
         return await _load(session, run_id)
 
 
-async def _lock_run(session: Any, run_id: int) -> None:
-    """Hold the run's row until the transaction ends (PostgreSQL's FOR UPDATE; SQLite has one
-    writer at a time anyway). Only its id is read: nothing stale enters the session."""
-    await session.exec(select(PipelineRun.id).where(PipelineRun.id == run_id).with_for_update())
-
-
 async def _load(session: Any, run_id: int) -> Loaded | None:
-    run = await session.get(PipelineRun, run_id)
-    if run is None:
-        return None
+    run = await _run_row(session, run_id)
+    return None if run is None else Loaded(run, await _steps_of(session, run_id))
+
+
+async def _run_row(session: Any, run_id: int, *, lock: bool = False) -> PipelineRun | None:
+    """The run; with `lock`, its row held until the transaction ends (PostgreSQL's FOR
+    UPDATE; SQLite has one writer at a time anyway), read by the statement that locks it."""
+    query = select(PipelineRun).where(col(PipelineRun.id) == run_id)
+    run: PipelineRun | None = (
+        await session.exec(query.with_for_update() if lock else query)
+    ).one_or_none()
+    return run
+
+
+async def _steps_of(session: Any, run_id: int) -> list[StepRun]:
+    """The run's steps, without their logs (nothing that plans or runs a step reads them)."""
     rows = await session.exec(
-        select(StepRun).where(StepRun.run_id == run_id).order_by(col(StepRun.position))
+        select(StepRun)
+        .options(defer(cast(QueryableAttribute[str], StepRun.log)))
+        .where(StepRun.run_id == run_id)
+        .order_by(col(StepRun.position))
     )
-    return Loaded(run, list(rows))
+    return list(rows)
 
 
 async def claim_step(
@@ -259,11 +270,11 @@ async def finish_step(
     """Move a running step to its end, append to its log, and read the run as it now is (its
     row locked first: see the module's docstring)."""
     async with sessions() as session:
-        await _lock_run(session, run_id)
+        run = await _run_row(session, run_id, lock=True)
         await _move_step(
             session, step_id, state, log=col(StepRun.log) + log, finished_at=utcnow(), **values
         )
-        loaded = await _load(session, run_id)
+        loaded = None if run is None else Loaded(run, await _steps_of(session, run_id))
         await session.commit()
         return loaded
 
