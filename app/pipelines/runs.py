@@ -157,6 +157,7 @@ async def move_run(sessions: SessionFactory, run_id: int, target: RunState, **va
     async with sessions() as session:
         result = await session.exec(
             update(PipelineRun)
+            .execution_options(synchronize_session=False)
             .where(
                 col(PipelineRun.id) == run_id,
                 col(PipelineRun.state).in_(RUN_MOVES.sources(target)),
@@ -179,6 +180,7 @@ async def move_step(
 async def _move_step(session: Any, step_id: int, target: StepState, **values: Any) -> bool:
     result = await session.exec(
         update(StepRun)
+        .execution_options(synchronize_session=False)
         .where(col(StepRun.id) == step_id, col(StepRun.state).in_(STEP_MOVES.sources(target)))
         .values(state=target, **values)
     )

@@ -42,6 +42,7 @@ class LeasedWork:
         state, heartbeat = self._column("state"), self._column("heartbeat_at")
         return (
             update(self.table)
+            .execution_options(synchronize_session=False)  # nothing of it is in a session
             .where(
                 self._column("id") == pk,
                 or_(state == self.pending, (state == self.running) & (heartbeat < now - lease)),
@@ -62,6 +63,7 @@ class LeasedWork:
         with the beat). It matches nothing once another attempt has taken the row over."""
         return (
             update(self.table)
+            .execution_options(synchronize_session=False)  # nothing of it is in a session
             .where(
                 self._column("id") == pk,
                 self._column("state") == self.running,
