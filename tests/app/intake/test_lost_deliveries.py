@@ -4,10 +4,7 @@ a database that failed mid-route — are all processed after the sweep, none twi
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from providers.events import EventKind
 from tests.support.database import stored
 from tests.support.deliveries import PUSH, delivery
 from tests.support.http import running
+from tests.support.processes import start_worker
 from tests.support.redis_server import RedisServer, own_redis
 from tests.support.services import POSTGRES_URL
 from tests.support.settings import SECRETS, make_settings
@@ -58,15 +56,6 @@ async def until_processed(settings: Settings, count: int, within: float = 60.0) 
             return rows
         await asyncio.sleep(0.05)
     raise AssertionError(f"not processed in {within} s: {await stored(settings)}")
-
-
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "worker"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 @pytest.mark.parametrize("loss", ["FLUSHALL", "restart without persistence"])

@@ -4,10 +4,7 @@ API stand-in on loopback, since respx cannot reach into another process."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from app.main import create_app
@@ -15,6 +12,7 @@ from tests.support.deliveries import delivery
 from tests.support.fake_github import FakeGitHub
 from tests.support.hosts import HEAD_SHA, pull_request_delivery
 from tests.support.http import running, serving
+from tests.support.processes import start_worker
 from tests.support.runs import all_runs, until
 from tests.support.settings import make_settings
 
@@ -30,15 +28,6 @@ pipelines:
         type: post_comment
         config: {marker: review, body: "{{ steps.tests.outputs.output }}"}
 """
-
-
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "worker"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def test_run_completes_after_its_worker_is_killed_mid_step(
