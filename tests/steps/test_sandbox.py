@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from steps.launchers import read_pipe
 from steps.process import run_process
 from steps.sandbox import (
     Bubblewrap,
     SandboxPolicy,
     SandboxUnavailable,
-    _read_one,
     find_tools,
 )
 from tests.support.services import require_sandbox
@@ -191,7 +191,7 @@ async def test_bubblewraps_info_is_read_to_its_end() -> None:
     readable, writable = os.pipe()
     try:
         os.write(writable, b'{\n    "child-pid": 7')
-        reading = asyncio.create_task(_read_one(readable, "the sandbox", to_end=True))
+        reading = asyncio.create_task(read_pipe(readable, "the sandbox", to_end=True))
         for _ in range(5):
             await asyncio.sleep(0)
         assert not reading.done()  # still reading: bubblewrap has not closed its end
