@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     queue_name: str = Field(
         "shipyard", validation_alias="SHIPYARD_QUEUE_NAME", pattern=r"^[A-Za-z0-9_.-]{1,64}$"
     )
-    queue_poll_seconds: float = Field(0.05, validation_alias="SHIPYARD_QUEUE_POLL", gt=0)
+    queue_poll_seconds: float = Field(0.01, validation_alias="SHIPYARD_QUEUE_POLL", gt=0)
     queue_pause_seconds: float = Field(5.0, validation_alias="SHIPYARD_QUEUE_PAUSE", ge=0)
     redis_retry_max_seconds: float = Field(30.0, validation_alias="SHIPYARD_REDIS_RETRY_MAX", gt=0)
     requeue_interval_seconds: float = Field(
