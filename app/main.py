@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with (
         open_services(app.state.settings) as services,
-        open_writer(services.settings, services.sessions, services.queue) as writer,
+        open_writer(services.settings, services.queue) as writer,
     ):
         app.state.services = services
         app.state.intake_writer = writer

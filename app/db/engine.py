@@ -50,10 +50,3 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-def engine_of(sessions: SessionFactory) -> AsyncEngine:
-    """The engine a session factory opens its sessions on."""
-    engine = sessions.kw["bind"]
-    assert isinstance(engine, AsyncEngine)
-    return engine

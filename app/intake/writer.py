@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.db.engine import SessionFactory, create_engine, engine_of
+from app.db.engine import create_engine
 from app.db.models.deliveries import DeliveryStatus
 from app.intake import store
 from app.intake.queueing import enqueue_delivery
@@ -179,17 +179,13 @@ def _answer(
 
 
 @contextlib.asynccontextmanager
-async def open_writer(
-    settings: Settings, sessions: SessionFactory, queue: JobQueue
-) -> AsyncIterator[BatchWriter]:
-    """The web process's writer. On PostgreSQL it has a small pool of its own, without the
-    ping before each use; SQLite has one connection, shared (it has one writer anyway)."""
+async def open_writer(settings: Settings, queue: JobQueue) -> AsyncIterator[BatchWriter]:
+    """The web process's writer, on connections of its own: without the ping before each use,
+    and never waiting behind the jobs' transactions for one (SQLite's single connection, in
+    the embedded mode, is busy with the jobs the web process runs)."""
     async with contextlib.AsyncExitStack() as stack:
-        if settings.is_sqlite:
-            engine = engine_of(sessions)
-        else:
-            engine = create_engine(settings, pre_ping=False, pool_size=WRITER_CONNECTIONS)
-            stack.push_async_callback(engine.dispose)
+        engine = create_engine(settings, pre_ping=False, pool_size=WRITER_CONNECTIONS)
+        stack.push_async_callback(engine.dispose)
         writer = BatchWriter(
             engine,
             queue,
