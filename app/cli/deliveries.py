@@ -68,24 +68,21 @@ def retry_delivery(delivery: int) -> None:
 
 async def _retry(settings: Settings, delivery_pk: int) -> str:
     from app.intake import store
-    from app.intake.queueing import enqueue_delivery
+    from app.intake.queueing import Retried, retry_delivery
     from app.wiring import open_services
-    from jobqueue.base import QueueUnavailable
     from jobqueue.inprocess import InProcessQueue
 
     async with open_services(settings) as services:
         delivery = await store.get(services.sessions, delivery_pk)
         if delivery is None:
             raise LookupError(f"there is no delivery {delivery_pk}")
-        if not await store.retry_failed(services.sessions, delivery_pk):
+        retried = await retry_delivery(services.sessions, services.queue, delivery_pk)
+        if retried is Retried.NOT_FAILED:
             raise LookupError(
                 f"delivery {delivery_pk} is {delivery.status}, not failed: only a failed "
                 "delivery is retried"
             )
-        try:
-            await enqueue_delivery(services.queue, delivery_pk)
-        except QueueUnavailable:
-            await store.mark_received(services.sessions, delivery_pk)
+        if retried is Retried.STORED:
             return "stored: the queue is unreachable; a sweep hands it to the workers"
         if not isinstance(services.queue, InProcessQueue):
             return "queued"

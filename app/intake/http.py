@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from typing import Protocol
@@ -16,11 +15,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db.engine import SessionFactory
 from app.db.models.deliveries import DeliveryStatus
 from app.intake import store
-from app.intake.queueing import enqueue_delivery
+from app.intake.queueing import Retried, retry_delivery
 from app.intake.writer import BatchWriter, NotStored
 from app.logs import delivery_context
 from app.settings import Settings
-from jobqueue.base import JobQueue, QueueUnavailable
+from jobqueue.base import JobQueue
 from providers.webhooks import (
     WEBHOOKS,
     BadPayload,
@@ -165,18 +164,11 @@ async def _redeliver(services: _Intake, delivery_pk: int) -> bool:
     """A copy of a delivery that failed is a redelivery: process it again (the host's
     "Redeliver"). False if it could not be taken back (then it is answered as a duplicate)."""
     try:
-        if not await store.retry_failed(services.sessions, delivery_pk):
-            return False
+        retried = await retry_delivery(services.sessions, services.queue, delivery_pk)
     except (SQLAlchemyError, OSError):
         log.exception("could not take a failed delivery back; answered as a duplicate")
         return False
-    try:
-        await enqueue_delivery(services.queue, delivery_pk)
-    except QueueUnavailable as error:
-        log.warning("redelivery stored, queue unavailable; it will be enqueued later: %s", error)
-        with contextlib.suppress(SQLAlchemyError, OSError):
-            await store.mark_received(services.sessions, delivery_pk)
-    return True
+    return retried is not Retried.NOT_FAILED
 
 
 routes = [Route("/webhooks/{provider}", receive_webhook, methods=["POST"])]

@@ -14,11 +14,10 @@ from app.auth.access import Viewer, readable, resource_of_delivery, resource_of_
 from app.db.models.deliveries import DeliveryStatus
 from app.db.models.pipelines import RunState
 from app.intake import store
-from app.intake.queueing import enqueue_delivery
+from app.intake.queueing import retry_delivery
 from app.pipelines import runs
 from app.web.guard import auth_for, form_is_genuine, may_see, services_of, signed_in
 from app.web.render import render
-from jobqueue.base import QueueUnavailable
 from providers.vocabulary import Permission
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ async def delivery_page(request: Request, viewer: Viewer) -> Response:
 
 
 @signed_in
-async def retry_delivery(request: Request, viewer: Viewer) -> Response:
+async def retry_page(request: Request, viewer: Viewer) -> Response:
     """The Retry button: a failed delivery is processed again, for those who may write to its
     repository (or administer Shipyard)."""
     services = services_of(request)
@@ -96,12 +95,8 @@ async def retry_delivery(request: Request, viewer: Viewer) -> Response:
         message = "Retrying a delivery needs write access to its repository."
         return render("refused.html", 403, message=message, viewer=viewer)
     assert delivery.id is not None
-    if await store.retry_failed(services.sessions, delivery.id):
-        log.info("delivery %s retried from its page by %s", delivery.id, viewer.login or "-")
-        try:
-            await enqueue_delivery(services.queue, delivery.id)
-        except QueueUnavailable:
-            await store.mark_received(services.sessions, delivery.id)  # the sweep takes it
+    retried = await retry_delivery(services.sessions, services.queue, delivery.id)
+    log.info("delivery %s from its page by %s: %s", delivery.id, viewer.login or "-", retried)
     return RedirectResponse(f"/deliveries/{delivery.id}", status_code=303)
 
 
@@ -109,5 +104,5 @@ routes = [
     Route("/runs", runs_page),
     Route("/runs/{run_id}", run_page),
     Route("/deliveries/{delivery_pk}", delivery_page),
-    Route("/deliveries/{delivery_pk}/retry", retry_delivery, methods=["POST"]),
+    Route("/deliveries/{delivery_pk}/retry", retry_page, methods=["POST"]),
 ]
