@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from providers.base import Provider
 from providers.mask import Mask
 from providers.vocabulary import Repo
-from steps.sandbox import Launcher
+from steps.launchers import Launcher
 
 __all__ = [
     "AiService",

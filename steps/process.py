@@ -1,7 +1,7 @@
 """Running one process group for a step: its output line by line, and nothing left behind.
 
 Shared by `run_command` and `git`. The process starts in a session of its own, through the
-step's `Launcher` (the sandbox, `steps.sandbox`); on cancellation (so also under
+step's `Launcher` (`steps.launchers`, the sandbox's or none); on cancellation (so also under
 `asyncio.timeout`) the whole group gets SIGTERM, then SIGKILL after a grace period (at once
 when the cancellation says `STOP_NOW`: the step lost its lease), and processes the command leaves
 running in its group when it exits are stopped too.
@@ -21,7 +21,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from steps.sandbox import Launcher, Unsandboxed
+from steps.launchers import Launcher, Unsandboxed
 
 __all__ = ["GRACE_SECONDS", "STOP_NOW", "run_process"]
 

@@ -1,6 +1,6 @@
 """The program an unsandboxed step's command runs under, so that it ends with its worker.
 
-`python -I -S reaper.py LIFELINE STATUS`, started by `steps.sandbox.Unsandboxed` in a session of
+`python -I -S reaper.py LIFELINE STATUS`, started by `steps.launchers.Unsandboxed` in a session of
 its own, reads `[argv, env]` (JSON) on stdin, starts the command (stdin /dev/null, the same
 stdout and stderr), says on STATUS that it started (or the errno it could not), and waits.
 
