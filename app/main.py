@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
+from starlette.types import ASGIApp
 
 from app import api, health
 from app.intake import http as intake
@@ -57,9 +57,17 @@ async def _unexpected(_request: Request, error: Exception) -> Response:
     return JSONResponse({"error": "internal error; it has been logged"}, status_code=500)
 
 
+class _Shipyard(Starlette):
+    """Starlette, with webhook deliveries taken before everything else (`WebhooksFirst`: the
+    hot path passes no middleware, no router); every other request as Starlette serves it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return intake.WebhooksFirst(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; settings are read here (at start-up) unless given."""
-    app = Starlette(
+    app = _Shipyard(
         routes=[
             *intake.routes,
             *health.routes,
@@ -69,7 +77,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
-        middleware=[Middleware(intake.WebhooksFirst)],
     )
     app.state.settings = settings or Settings()
     return app

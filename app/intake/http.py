@@ -175,10 +175,10 @@ routes = [Route("/webhooks/{provider}", receive_webhook, methods=["POST"])]
 
 
 class WebhooksFirst:
-    """ASGI middleware: `POST /webhooks/<provider>` goes straight to `receive_webhook`, past
-    the router and the exception middleware (the hot path; the same endpoint `routes` names,
-    which still serves it when this is not installed). Anything the endpoint raises is a
-    logged 500, as the application's own handler would answer."""
+    """Around the application (`app.main`): `POST /webhooks/<provider>` goes straight to
+    `receive_webhook`, past every middleware and the router (the hot path; `routes` names the
+    same endpoint, which serves it where this is not in front). Anything the endpoint raises is
+    a logged 500, as the application's own handler would answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
