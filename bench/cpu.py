@@ -19,8 +19,9 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _GROUPS = {"postgres": "postgres", "redis-server": "redis"}
 
 
-def _process_seconds(database: str) -> dict[int, tuple[str, float]]:
-    """Every process's group (or command name) and CPU seconds (user + system, all threads)."""
+def _process_seconds(database: str) -> dict[int, tuple[str, float, int]]:
+    """Every process's group (or command name), CPU seconds (user + system, all threads) and
+    parent's pid."""
     found = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -34,7 +35,8 @@ def _process_seconds(database: str) -> dict[int, tuple[str, float]]:
         fields = text.rpartition(")")[2].split()
         if name == "postgres" and not _serves(entry.name, database):
             name = "postgres (another database)"
-        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / _TICKS)
+        seconds = (int(fields[11]) + int(fields[12])) / _TICKS
+        found[int(entry.name)] = (name, seconds, int(fields[1]))
     return found
 
 
@@ -75,9 +77,10 @@ class CpuClock:
         child process, measured by the caller)."""
         wall = max(time.perf_counter() - self._wall, 1e-9)
         used = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
-        for pid, (name, seconds) in _process_seconds(self._database).items():
-            before = self._processes.get(pid, (name, 0.0))  # new ones count from zero
-            group = "server" if pid == self._server_pid else _GROUPS.get(name)
+        for pid, (name, seconds, parent) in _process_seconds(self._database).items():
+            before = self._processes.get(pid, (name, 0.0, parent))  # new ones count from zero
+            server = self._server_pid in (pid, parent)  # its worker processes too
+            group = "server" if server else _GROUPS.get(name)
             if group is not None and before[0] == name:
                 used[group] += seconds - before[1]
         used["client"] = (

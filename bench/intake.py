@@ -19,6 +19,7 @@ import os
 import platform
 import secrets
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Coroutine, Iterator
@@ -58,6 +59,7 @@ class Config:
     client: str
     probot: bool
     probot_dir: str
+    web_processes: int
 
 
 _FULL = {"requests": 60000, "duration": 10.0, "rate_duration": 10.0, "warmup": 2000}
@@ -93,6 +95,12 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument(
         "--tree", help="the Shipyard tree to measure, with its own .venv (default: this one)"
     )
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=2,
+        help="also measure PostgreSQL + Redis with `shipyard serve --workers N` (2; 1: not)",
+    )
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     args = parser.parse_args(argv)
     defaults = _QUICK if args.quick else _FULL
@@ -110,6 +118,7 @@ def parse_args(argv: list[str] | None) -> Config:
         client=args.client or ("wrk" if wrk_command() else "raw"),
         probot=not args.no_probot,
         probot_dir=args.probot_dir,
+        web_processes=args.web_processes,
     )
 
 
@@ -290,6 +299,32 @@ def _probot(config: Config) -> probot.Probot | str:
     return probot.prepare(Path(config.probot_dir))
 
 
+def _shipyard_phases(config: Config) -> list[tuple[str, int]]:
+    """(database, web processes) of each Shipyard phase: one process on each database, and, on
+    a machine with more cores, PostgreSQL + Redis behind `shipyard serve --workers N` (the
+    configuration for them; the embedded one runs jobs in its one process). Only for a tree
+    whose `serve` has `--workers`."""
+    phases = [(database, 1) for database in config.databases]
+    if config.web_processes > 1 and "postgres" in config.databases and _serve_has_workers():
+        phases.append(("postgres", config.web_processes))
+    return phases
+
+
+def _serve_has_workers() -> bool:
+    command = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--help"]
+    env = {**os.environ, "PYTHONPATH": services.python_path()}
+    shown = subprocess.run(command, capture_output=True, text=True, env=env)
+    return "--workers" in shown.stdout
+
+
+def _serve_command(processes: int) -> list[str]:
+    """`shipyard serve --workers N` on loopback, at the PORT the bench's Server gives it."""
+    return [
+        sys.executable, "-c", "from app.cli import main; main()", "serve",
+        "--workers", str(processes), "--no-access-log",
+    ]  # fmt: skip
+
+
 def run(config: Config) -> dict[str, Any]:
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     secret = secrets.token_hex(20)
@@ -312,15 +347,16 @@ def run(config: Config) -> dict[str, Any]:
             print(f"Probot {peer.version} on node {peer.node} ...", file=sys.stderr, flush=True)
             with services.running("", env, cwd, command=peer.command) as server:
                 rows += load_target(Target("probot", server, ok_status="200"), pools, config)
-        for database in config.databases:
-            name = f"full-{database}"
+        for database, processes in _shipyard_phases(config):
+            name = f"full-{database}" + (f"-x{processes}" if processes > 1 else "")
             print(f"{name} ...", file=sys.stderr, flush=True)
             services.flush_redis()
             try:
                 with _database(database, cwd) as url:
                     env = services.server_env(url, secret)
                     services.migrate(env, cwd)
-                    with services.running(FULL_APP, env, cwd) as server:
+                    command = _serve_command(processes) if processes > 1 else None
+                    with services.running(FULL_APP, env, cwd, command=command) as server:
                         rows += load_target(Target(name, server, database_url=url), pools, config)
                     queued[name] = services.queued_jobs()
             finally:
