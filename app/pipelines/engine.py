@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +35,13 @@ from app.pipelines.step_context import (
     trusted,
     workspace,
 )
+from app.pipelines.supervise import Ended, supervise
 from app.services import Services
 from app.work.attempts import hold_attempt
 from app.work.chain import keep_one, run_chain
-from app.work.heartbeat import Beat, Fenced, Stopped, TimedOut, run_beating
 from app.work.job_ids import job_id
 from app.work.lease import worker_identity
-from providers.errors import ProviderError
-from steps.base import StepFailed
-from steps.process import STOP_NOW
 from steps.registry import STEP_TYPES
-from steps.sandbox import SandboxUnavailable
 from steps.secret_refs import SecretError
 from steps.templates import TemplateError, evaluate_condition, render_config, resolve_from
 
@@ -216,10 +212,10 @@ async def _attempt_step(
     lines = StepLog(masker)
     step_ctx = step_context(services, run, step, provider, names, env, secrets, lines)
     work = step_type.run(step_ctx, config)
-    ended = await _supervise(services, run, step, spec, work, lines)
+    ended = await supervise(services, run, step, spec, work, lines)
     if ended is None:
         return "fenced: the step is another attempt's now"
-    if isinstance(ended, _Ended):
+    if isinstance(ended, Ended):
         if ended.state is StepState.FAILED:
             return await _failed(services, run, step, spec, masker(ended.message), ended.lines)
         await _finish(services, run, step, ended.state, error=ended.message, log=ended.lines)
@@ -228,72 +224,6 @@ async def _attempt_step(
         services, run, step, StepState.SUCCEEDED, outputs=masker.mask_json(ended), log=lines.take()
     )
     return "succeeded"
-
-
-class _Ended:
-    """The step ended otherwise than by succeeding: its state, why, and unsaved log lines."""
-
-    def __init__(self, state: StepState, message: str, lines: str) -> None:
-        self.state, self.message, self.lines = state, message, lines
-
-
-async def _supervise(
-    services: Services,
-    run: PipelineRun,
-    step: StepRun,
-    spec: dict[str, Any],
-    work: Coroutine[Any, Any, dict[str, Any]],
-    lines: StepLog,
-) -> dict[str, Any] | _Ended | None:
-    """Run the step under its timeout; while it runs, beat (storing its log lines) and stop
-    it when the run is cancelled. Its outputs, or how it ended; None if this attempt lost the
-    step, or could not renew its lease in time, and stopped at once (fencing: the step is
-    another attempt's, or soon may be, and records nothing more of this one)."""
-
-    async def beat() -> Beat:
-        return await runs.beat(
-            services.sessions,
-            _id(step),
-            run.id or 0,
-            lines.take(),
-            attempt=step.attempts,
-            owner=step.owner,
-        )
-
-    settings = services.settings
-    timeout = spec.get("timeout_seconds")
-    # Stop before the lease runs out (a take-over may start then), with two beats to spare;
-    # the lease started at the claim.
-    margin = 2 * settings.heartbeat_seconds + _seconds_since(step.heartbeat_at)
-    try:
-        produced = await run_beating(
-            work,
-            beat=beat,
-            interval=settings.heartbeat_seconds,
-            time_limit=timeout,
-            fence_after=max(settings.step_lease_seconds - margin, settings.heartbeat_seconds),
-            stop_message=STOP_NOW,
-        )
-    except Fenced as fenced:
-        log.warning("step %s of run %s stopped: %s", step.name, step.run_id, fenced)
-        return None
-    except Stopped:
-        return _Ended(StepState.CANCELLED, "run cancelled", lines.take())
-    except TimedOut:
-        return _Ended(StepState.FAILED, f"timed out after {timeout:g} s", lines.take())
-    except (StepFailed, ProviderError, SecretError, TemplateError, SandboxUnavailable) as error:
-        return _Ended(StepState.FAILED, str(error), lines.take())
-    except Exception as error:
-        log.exception("step %s raised", step.name)
-        return _Ended(StepState.FAILED, f"unexpected {type(error).__name__}: {error}", lines.take())
-    return dict(produced or {})
-
-
-def _seconds_since(when: datetime | None) -> float:
-    """Seconds from `when` (stored in UTC; SQLite gives it back naive) until now."""
-    if when is None:
-        return 0.0
-    return max(0.0, (utcnow() - when.replace(tzinfo=when.tzinfo or UTC)).total_seconds())
 
 
 async def _failed(

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from app.db.models.base import utcnow
-from app.pipelines import engine, runs
+from app.pipelines import engine, stale
 from app.pipelines.launch import START_RUN, run_job_id
 from app.services import Services
 
@@ -21,16 +21,16 @@ async def recover_runs(services: Services, at_start: bool) -> int:
     lease says when it is stale); returns how many steps were taken over."""
     sessions = services.sessions
     lease = timedelta(seconds=services.settings.step_lease_seconds)
-    stale = await runs.stale_steps(sessions, older_than=utcnow() - lease)
-    for step in stale:
+    steps = await stale.stale_steps(sessions, older_than=utcnow() - lease)
+    for step in steps:
         assert step.id is not None
         log.warning("step %s of run %s stopped beating; running it again", step.name, step.run_id)
         await services.queue.enqueue(
             engine.RUN_STEP, step.id, job_id=engine.step_job_id(step.id, step.attempts + 1)
         )
-    queued, running = await runs.stalled_runs(sessions, older_than=utcnow() - lease)
+    queued, running = await stale.stalled_runs(sessions, older_than=utcnow() - lease)
     for run_id in queued:
         await services.queue.enqueue(START_RUN, run_id, job_id=run_job_id(run_id))
     for run_id in running:
         await engine.advance(services, run_id)
-    return len(stale)
+    return len(steps)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
@@ -316,53 +316,6 @@ async def record(sessions: SessionFactory, step_id: int, key: str, value: Any) -
             return
         step.recorded = {**step.recorded, key: value}
         await session.commit()
-
-
-async def stale_steps(sessions: SessionFactory, *, older_than: datetime) -> list[StepRun]:
-    """Running steps whose worker stopped beating before `older_than` (it died)."""
-    async with sessions() as session:
-        rows = await session.exec(STEPS.stale(older_than=older_than))
-        return list(rows)
-
-
-async def stalled_runs(
-    sessions: SessionFactory, *, older_than: datetime
-) -> tuple[list[int], list[int]]:
-    """(queued runs never started, running runs with no step running or changed) since
-    `older_than`: what a process that died between two jobs of a run leaves behind, or a queue
-    that lost a job. The pending steps of those running runs are marked as handed to the queue
-    now (their `heartbeat_at`), so the next sweeps leave the run alone for a lease while the
-    jobs recovery enqueues for them wait for a worker."""
-    busy = select(StepRun.run_id).where(
-        or_(
-            col(StepRun.state) == StepState.RUNNING,
-            col(StepRun.started_at) >= older_than,
-            col(StepRun.finished_at) >= older_than,
-            col(StepRun.heartbeat_at) >= older_than,
-        )
-    )
-    async with sessions() as session:
-        queued = await session.exec(
-            select(PipelineRun.id).where(
-                col(PipelineRun.state) == RunState.QUEUED, PipelineRun.created_at < older_than
-            )
-        )
-        running = await session.exec(
-            select(PipelineRun.id).where(
-                col(PipelineRun.state) == RunState.RUNNING,
-                col(PipelineRun.started_at) < older_than,
-                col(PipelineRun.id).not_in(busy),
-            )
-        )
-        stalled = [pk for pk in running if pk is not None]
-        if stalled:
-            await session.exec(
-                update(StepRun)
-                .where(col(StepRun.run_id).in_(stalled), col(StepRun.state) == StepState.PENDING)
-                .values(heartbeat_at=utcnow())
-            )
-            await session.commit()
-        return [pk for pk in queued if pk is not None], stalled
 
 
 async def recent_runs(sessions: SessionFactory, *, limit: int = 20) -> list[PipelineRun]:

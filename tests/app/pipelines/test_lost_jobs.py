@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.db.engine import create_engine, session_factory
 from app.db.models.base import utcnow
 from app.db.models.pipelines import RunState
-from app.pipelines import runs
+from app.pipelines import runs, stale
 from app.pipelines.launch import launch
 from app.settings import Settings
 from app.wiring import open_services
@@ -99,12 +99,12 @@ async def test_a_stalled_run_goes_back_to_the_queue_once_per_lease(settings: Set
         await runs.move_run(sessions, created.run_id, RunState.RUNNING, started_at=started)
         lease_ago = utcnow()  # the run started long before, and its step's job is lost
 
-        assert await runs.stalled_runs(sessions, older_than=lease_ago) == ([], [created.run_id])
+        assert await stale.stalled_runs(sessions, older_than=lease_ago) == ([], [created.run_id])
         # Recovery has just enqueued its step: the next sweeps within the lease leave it alone.
-        assert await runs.stalled_runs(sessions, older_than=lease_ago) == ([], [])
+        assert await stale.stalled_runs(sessions, older_than=lease_ago) == ([], [])
         # A lease later, still not claimed (the job was lost again): handed to the queue again.
         a_lease_later = utcnow() + timedelta(seconds=1)
-        assert await runs.stalled_runs(sessions, older_than=a_lease_later) == (
+        assert await stale.stalled_runs(sessions, older_than=a_lease_later) == (
             [],
             [created.run_id],
         )
