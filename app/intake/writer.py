@@ -95,9 +95,10 @@ class BatchWriter:
             async with self._one_at_a_time:  # meanwhile the next batch gathers
                 stored = await self._insert(rows)
         except (SQLAlchemyError, OSError) as error:
-            log.error("could not store a batch of %d deliveries: %r", len(rows), error)
+            cause = getattr(error, "orig", None) or error  # not the statement and its bodies
+            log.error("could not store a batch of %d deliveries: %r", len(rows), cause)
             for answer in waiting:
-                _answer(answer, exception=NotStored(str(error)))
+                _answer(answer, exception=NotStored(repr(cause)))
             return
         except BaseException as error:  # cancelled at shutdown: nobody is told "stored"
             for answer in waiting:

@@ -100,7 +100,7 @@ async def install_trigger(settings: Settings) -> None:
 
 
 async def test_a_batch_the_database_refuses_is_answered_503_and_none_of_it_202(
-    migrated: str,
+    migrated: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(migrated, SHIPYARD_INTAKE_BATCH_WINDOW_MS="20")
     await install_trigger(settings)
@@ -128,6 +128,7 @@ async def test_a_batch_the_database_refuses_is_answered_503_and_none_of_it_202(
     refused_answers = answers[len(good) :]
     assert {answer.status_code for answer in refused_answers} == {503}
     assert not any(delivery_id.startswith("refused-") for delivery_id in kept)
+    assert "could not store a batch" in caplog.text
 
 
 async def test_a_connection_the_server_closed_is_replaced_without_a_503(
