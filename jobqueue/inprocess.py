@@ -26,6 +26,7 @@ class InProcessQueue:
         self._slots = asyncio.Semaphore(max_jobs)
         self._max_tries = max_tries
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._deferred: set[str] = set()  # jobs still waiting for their start
 
     def bind(self, functions: Mapping[str, QueueFunction], ctx: Mapping[str, Any]) -> None:
         """The functions jobs name, and the context they run with (which usually holds this
@@ -52,7 +53,12 @@ class InProcessQueue:
         args: tuple[int | str, ...],
         defer: float,
     ) -> None:
-        await asyncio.sleep(defer)
+        if defer:
+            self._deferred.add(job_id)
+            try:
+                await asyncio.sleep(defer)
+            finally:
+                self._deferred.discard(job_id)
         for job_try in range(1, self._max_tries + 1):
             ctx = {**self._ctx, "job_id": job_id, "job_try": job_try}
             async with self._slots:
@@ -76,4 +82,9 @@ class InProcessQueue:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     async def close(self) -> None:
+        """Let running jobs finish; drop those still waiting for a later start (a retry in a
+        few minutes): their work is in the database, and start-up recovery enqueues it."""
+        for job_id in list(self._deferred):
+            if task := self._running.get(job_id):
+                task.cancel()
         await self.join()

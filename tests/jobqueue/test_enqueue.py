@@ -56,3 +56,18 @@ async def test_in_process_enqueue_reports_a_job_already_running() -> None:
     assert await queue.enqueue("job", 2, job_id="work:1") is True  # finished: a new run
     await queue.join()
     assert ran == [1, 2]
+
+
+async def test_closing_the_in_process_queue_drops_jobs_still_waiting_to_start() -> None:
+    ran: list[str] = []
+
+    async def job(_ctx: object, name: str) -> None:
+        ran.append(name)
+
+    queue = InProcessQueue()
+    queue.bind({"job": job}, {})
+    await queue.enqueue("job", "now", job_id="a")
+    await queue.enqueue("job", "in an hour", job_id="b", defer=3600)
+    await asyncio.sleep(0)  # "a" starts
+    await asyncio.wait_for(queue.close(), timeout=30)  # it does not wait the hour
+    assert ran == ["now"]
