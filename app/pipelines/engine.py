@@ -23,7 +23,7 @@ from sqlmodel import col
 from app.db.models.base import utcnow
 from app.db.models.pipelines import PipelineRun, RunState, StepRun, StepState
 from app.pipelines import reporting, runs
-from app.pipelines.plan import StepView, plan
+from app.pipelines.plan import Plan, StepView, plan
 from app.pipelines.read_only import UNTRUSTED_WRITE, ReadOnlyProvider
 from app.pipelines.step_context import (
     StepLog,
@@ -38,7 +38,7 @@ from app.pipelines.step_context import (
 from app.pipelines.supervise import Ended, supervise
 from app.services import Services
 from app.work.attempts import hold_attempt
-from app.work.chain import keep_one, run_chain
+from app.work.chain import has_room, keep_one, run_chain
 from app.work.job_ids import job_id
 from app.work.lease import worker_identity
 from steps.registry import STEP_TYPES
@@ -90,7 +90,8 @@ async def _chain(
 
 @dataclass(frozen=True)
 class _Ready:
-    """A step made ready, with the run as the job that made it ready read it."""
+    """A step made ready, with the run as the job that made it ready read it (`loaded.claimed`
+    is this step when that same transaction claimed it for the job)."""
 
     step_id: int
     loaded: runs.Loaded | None
@@ -112,20 +113,19 @@ async def advance(
     loaded = loaded or await runs.load(sessions, run_id)
     if loaded is None or loaded.run.state != RunState.RUNNING:
         return
-    specs = {spec["name"]: spec for spec in loaded.run.spec.get("steps", [])}
-    decision = plan([step_view(step, specs.get(step.name, {})) for step in loaded.steps])
+    decision, ready = _decide(loaded, after)
     by_name = {step.name: step for step in loaded.steps}
     for name, reason in decision.skip.items():
         await runs.move_step(
             sessions, _id(by_name[name]), StepState.SKIPPED, error=reason, finished_at=utcnow()
         )
-    ready = [
-        step
-        for step in (by_name[name] for name in decision.start)
-        if after is None or after in step.needs
-    ]
+    # A step the finishing transaction claimed for this job is running now, so the plan does
+    # not start it again: it goes first, for this job to run next.
+    claimed = [step for step in loaded.steps if step.id == loaded.claimed]
+    ready = claimed + [step for step in ready if step.id != loaded.claimed]
     handed = {_id(step): step for step in ready}
-    for queued in keep_one([_Ready(_id(step), loaded) for step in ready]):
+    ready_now = [_Ready(_id(step), loaded) for step in ready]
+    for queued in keep_one(ready_now, claimed=bool(claimed)):
         attempt = handed[queued.step_id].attempts + 1
         await services.queue.enqueue(
             RUN_STEP, queued.step_id, job_id=step_job_id(queued.step_id, attempt)
@@ -137,6 +137,33 @@ async def advance(
         assert finished is not None
         await reporting.report_run(services, finished)
         await asyncio.to_thread(shutil.rmtree, workspace(services, run_id), ignore_errors=True)
+
+
+def _decide(loaded: runs.Loaded, after: str | None) -> tuple[Plan, list[StepRun]]:
+    """The plan for the run as loaded, and the steps it starts (after step `after` finished:
+    only those that needed it; the others ready were started before)."""
+    specs = {spec["name"]: spec for spec in loaded.run.spec.get("steps", [])}
+    decision = plan([step_view(step, specs.get(step.name, {})) for step in loaded.steps])
+    by_name = {step.name: step for step in loaded.steps}
+    ready = [
+        step
+        for step in (by_name[name] for name in decision.start)
+        if after is None or after in step.needs
+    ]
+    return decision, ready
+
+
+def _next_for_this_job(after: str) -> Callable[[runs.Loaded], int | None]:
+    """Once step `after` finished: the first step it made ready, if this job's chain has room
+    for it (then the transaction that ends `after` claims it too)."""
+
+    def pick(loaded: runs.Loaded) -> int | None:
+        if loaded.run.state != RunState.RUNNING or not has_room():
+            return None
+        _, ready = _decide(loaded, after)
+        return ready[0].id if ready else None
+
+    return pick
 
 
 def step_view(step: StepRun, spec: dict[str, Any]) -> StepView:
@@ -179,9 +206,12 @@ async def _attempt_step(
     """One attempt of a step: claim it, decide `if:`, render its config, run it, record the
     outcome; or nothing more if it lost the step to another attempt meanwhile."""
     lease = timedelta(seconds=services.settings.step_lease_seconds)
-    claimed = await runs.claim_step(
-        services.sessions, step_id, lease=lease, owner=worker_identity(), known=known
-    )
+    if known is not None and known.claimed == step_id:
+        claimed: runs.Loaded | None = known  # the transaction that made it ready claimed it
+    else:
+        claimed = await runs.claim_step(
+            services.sessions, step_id, lease=lease, owner=worker_identity(), known=known
+        )
     if claimed is None:
         return "skipped: not pending"
     run, step = claimed.run, claimed.step(step_id)
@@ -269,12 +299,14 @@ async def _finish(
     blocked it (planning tells the two apart by that)."""
     if error:
         log += f"{state}: {error}\n"
+    lease = timedelta(seconds=services.settings.step_lease_seconds)
     loaded = await runs.finish_step(
         services.sessions,
         _id(step),
         run.id or 0,
         state,
         log=log,
+        then=runs.ClaimNext(_next_for_this_job(step.name), lease, worker_identity()),
         error=error,
         outputs=outputs or {},
     )

@@ -7,7 +7,7 @@ steps finishing at once cannot both miss that the other is done (and leave the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -189,10 +189,12 @@ async def _move_step(session: Any, step_id: int, target: StepState, **values: An
 
 @dataclass(frozen=True)
 class Loaded:
-    """A run with all its steps, read in one transaction."""
+    """A run with all its steps, read in one transaction (and the step claimed in it, if
+    one was: see `finish_step`)."""
 
     run: PipelineRun
     steps: list[StepRun]
+    claimed: int | None = None
 
     def step(self, step_id: int) -> StepRun:
         return next(step for step in self.steps if step.id == step_id)
@@ -260,6 +262,16 @@ async def claim_step(
         return loaded
 
 
+@dataclass(frozen=True)
+class ClaimNext:
+    """Which step, of the run as it is once a step has finished, the same transaction claims
+    for the job that finished it (`pick`: None for none), and for whom."""
+
+    pick: Callable[[Loaded], int | None]
+    lease: timedelta
+    owner: str
+
+
 async def finish_step(
     sessions: SessionFactory,
     step_id: int,
@@ -267,16 +279,28 @@ async def finish_step(
     state: StepState,
     *,
     log: str,
+    then: ClaimNext | None = None,
     **values: Any,
 ) -> Loaded | None:
     """Move a running step to its end, append to its log, and read the run as it now is (its
-    row locked first: see the module's docstring)."""
+    row locked first: see the module's docstring). With `then`, the step it picks is claimed
+    in the same transaction (one commit for the end of one step and the start of the next)."""
     async with sessions() as session:
         run = await _run_row(session, run_id, lock=True)
         await _move_step(
             session, step_id, state, log=col(StepRun.log) + log, finished_at=utcnow(), **values
         )
         loaded = None if run is None else Loaded(run, await _steps_of(session, run_id))
+        picked = then.pick(loaded) if then is not None and loaded is not None else None
+        if then is not None and loaded is not None and picked is not None:
+            claim = STEPS.claim(picked, lease=then.lease, now=utcnow(), owner=then.owner)
+            # The step was read a moment ago in this session: its row as the claim left it
+            # replaces what was read (attempts, owner, state), not the other way round.
+            returning = claim.returning(StepRun).execution_options(populate_existing=True)
+            step = (await session.exec(returning)).scalar_one_or_none()
+            if step is not None:
+                steps = [step if s.id == picked else s for s in loaded.steps]
+                loaded = Loaded(loaded.run, steps, claimed=picked)
         await session.commit()
         return loaded
 

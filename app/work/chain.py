@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import TypeVar, cast
 
-__all__ = ["keep_one", "run_chain"]
+__all__ = ["has_room", "keep_one", "run_chain"]
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -37,20 +37,30 @@ class _Chain:
 _current: ContextVar[_Chain | None] = ContextVar("shipyard_work_chain", default=None)
 
 
-def keep_one(ready: Sequence[K]) -> list[K]:
+def has_room() -> bool:
+    """Whether the asking task runs a chain that may keep one more piece now."""
+    chain = _owned()
+    return chain is not None and chain.clock() < chain.deadline
+
+
+def keep_one(ready: Sequence[K], *, claimed: bool = False) -> list[K]:
     """Of the pieces of work now ready, the ones to enqueue: all of them, except the first when
-    the asking task runs a chain with room for it (that one this job runs next)."""
-    chain = _current.get()
-    if (
-        not ready
-        or chain is None
-        or chain.owner is not asyncio.current_task()
-        or chain.kept
-        or chain.clock() >= chain.deadline
-    ):
+    the asking task runs a chain with room for it (that one this job runs next). `claimed`:
+    the first was already taken for this job (after `has_room` said yes a moment ago), so it is
+    kept whatever the clock says now."""
+    chain = _owned()
+    if not ready or chain is None or not (claimed or chain.clock() < chain.deadline):
         return list(ready)
     chain.kept.append(ready[0])
     return list(ready[1:])
+
+
+def _owned() -> _Chain | None:
+    """The asking task's own chain, if it runs one and has kept nothing yet."""
+    chain = _current.get()
+    if chain is None or chain.owner is not asyncio.current_task() or chain.kept:
+        return None
+    return chain
 
 
 async def run_chain(
