@@ -26,6 +26,7 @@ __all__ = [
     "Page",
     "auth_for",
     "cookie_is_secure",
+    "form_carries",
     "form_is_genuine",
     "login_path",
     "may_see",
@@ -117,15 +118,20 @@ async def may_see(
     )
 
 
+async def form_carries(request: Request, csrf: str) -> bool:
+    """Whether the POSTed form's `csrf` field is the session's token (compared in constant
+    time; a form of Shipyard's pages is a token and a button, so only its start is read)."""
+    body = await request.body()
+    form = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
+    return hmac.compare_digest(form.get("csrf", [""])[0].encode(), csrf.encode())
+
+
 async def form_is_genuine(request: Request, viewer: Viewer) -> bool:
     """Whether a POSTed form came from one of Shipyard's own pages: it carries the viewer's
     CSRF token; on pages open on loopback (no session, so no token) the browser's `Origin`, if
     it sends one, is Shipyard's own."""
     if viewer.signed_in:
-        body = await request.body()
-        form = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
-        given = form.get("csrf", [""])[0]
-        return hmac.compare_digest(given.encode(), viewer.csrf.encode())
+        return await form_carries(request, viewer.csrf)
     origin = request.headers.get("origin")
     public = urlsplit(services_of(request).settings.public_url)
     return origin is None or origin == f"{public.scheme}://{public.netloc}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -40,6 +40,7 @@ from app.auth.sealed import (
 from app.web.guard import (
     auth_for,
     cookie_is_secure,
+    form_carries,
     pages_are_open,
     refused,
     services_of,
@@ -51,7 +52,6 @@ __all__ = ["routes"]
 
 log = logging.getLogger(__name__)
 ATTEMPT_PATH = "/auth/"
-_MAX_FORM_BYTES = 4096
 
 
 def _same(given: str, expected: str) -> bool:
@@ -172,9 +172,7 @@ async def _finish(
 async def logout(request: Request) -> Response:
     session = session_of(request)
     if session is not None:
-        body = await request.body()
-        form = parse_qs(body[:_MAX_FORM_BYTES].decode("utf-8", "replace"))
-        if not _same(form.get("csrf", [""])[0], session.csrf):
+        if not await form_carries(request, session.csrf):
             return _failed(403, "That sign-out form is out of date: reload the page and try again.")
         log.info("signed out of the pages: %s:%s", session.host, session.login)
     response = RedirectResponse("/login", status_code=303)
