@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, func, or_, update
+from sqlalchemy import Executable, Table, Update, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -115,11 +115,7 @@ def _first_match(existing: Sequence[_Existing], row: dict[str, Any]) -> Stored:
 
 async def mark_received_in(connection: AsyncConnection, delivery_pks: Sequence[int]) -> None:
     """Queued deliveries the queue did not take after all (inside the caller's transaction)."""
-    await connection.execute(
-        update(_TABLE)
-        .where(_TABLE.c.id.in_(delivery_pks), _TABLE.c.status == DeliveryStatus.QUEUED)
-        .values(status=DeliveryStatus.RECEIVED)
-    )
+    await connection.execute(_moving(delivery_pks, DeliveryStatus.RECEIVED))
 
 
 async def retry_failed(sessions: SessionFactory, delivery_pk: int) -> bool:
@@ -148,6 +144,16 @@ async def mark_received(sessions: SessionFactory, *delivery_pks: int) -> None:
     await _move(sessions, delivery_pks, DeliveryStatus.RECEIVED)
 
 
+def _moving(pks: Sequence[int], target: DeliveryStatus, **values: Any) -> Update:
+    """The UPDATE that moves deliveries `pks` to `target`, from the states it may be reached
+    from (`MOVES`), and sets `values` with it."""
+    return (
+        update(Delivery)
+        .where(col(Delivery.id).in_(pks), col(Delivery.status).in_(MOVES.sources(target)))
+        .values(status=target, **values)
+    )
+
+
 async def _move(
     sessions: SessionFactory,
     delivery_pks: int | Sequence[int],
@@ -157,11 +163,7 @@ async def _move(
     """Move deliveries to `target` from the states it may be reached from; True if any did."""
     pks = [delivery_pks] if isinstance(delivery_pks, int) else list(delivery_pks)
     async with sessions() as session:
-        result = await session.exec(
-            update(Delivery)
-            .where(col(Delivery.id).in_(pks), col(Delivery.status).in_(MOVES.sources(target)))
-            .values(status=target, **values)
-        )
+        result = await session.exec(_moving(pks, target, **values))
         await session.commit()
         return bool(result.rowcount)
 
