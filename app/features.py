@@ -17,6 +17,10 @@ from app.pipelines.config import PIPELINES
 from app.pipelines.config.pull_requests import PULL_REQUESTS
 from app.pipelines.launch import START_RUN
 from app.pipelines.recovery import recover_runs
+from app.releases import routing as releases_routing
+from app.releases.config import COMPONENTS, RELEASES, component_problems
+from app.releases.recovery import recover_releases
+from app.releases.service import FINISH_RELEASE, finish_release
 from app.repo_config.reserved import RESERVED
 from app.repo_config.schema import CONFIG_PATH, RepoConfig, RepoConfigSchema
 from app.routing.router import EventRouter
@@ -33,22 +37,25 @@ __all__ = [
 ]
 
 # `.shipyard.yml`, section by section (the order of "did you mean" and "declares nothing").
-REPO_CONFIG = RepoConfigSchema([PIPELINES, *RESERVED, PULL_REQUESTS])
+REPO_CONFIG = RepoConfigSchema(
+    [PIPELINES, COMPONENTS, RELEASES, *RESERVED, PULL_REQUESTS], relations=[component_problems]
+)
 
 # The queue jobs, by name: each body takes (services, attempt, *ids).
 JOBS: Mapping[str, JobBody] = {
     PROCESS_DELIVERIES: processing.process_deliveries,
     START_RUN: engine.start_run,
     engine.RUN_STEP: engine.run_step,
+    FINISH_RELEASE: finish_release,
 }
 
 # What recovery asks, in order, for work the queue lost.
-RECOVERY: tuple[StaleWork, ...] = (requeue_deliveries, recover_runs)
+RECOVERY: tuple[StaleWork, ...] = (requeue_deliveries, recover_runs, recover_releases)
 
 
 def event_router() -> EventRouter[Services]:
     """Every feature's handlers, in the order they act on a delivery."""
-    return EventRouter(pipelines_routing.router)
+    return EventRouter(pipelines_routing.router, releases_routing.router)
 
 
 def parse_config(

@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     )
     intake_batch_max: int = Field(64, validation_alias="SHIPYARD_INTAKE_BATCH_MAX", ge=1)
 
+    # Releases: a registry's notifications, and waiting for images a release names.
+    registry_webhook_token: SecretStr | None = Field(
+        None, validation_alias="SHIPYARD_REGISTRY_WEBHOOK_TOKEN"
+    )
+    release_image_wait_seconds: float = Field(
+        600.0, validation_alias="SHIPYARD_RELEASE_IMAGE_WAIT", ge=0
+    )
+    release_retry_seconds: float = Field(5.0, validation_alias="SHIPYARD_RELEASE_RETRY_DELAY", gt=0)
+    release_commits_max: int = Field(50, validation_alias="SHIPYARD_RELEASE_COMMITS_MAX", ge=0)
+
     # Who may act, and on which repositories.
     min_command_role: Literal["read", "triage", "write", "maintain", "admin"] = Field(
         "write", validation_alias="SHIPYARD_MIN_COMMAND_ROLE"

@@ -154,6 +154,10 @@ class Provider(ABC):
     @abstractmethod
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison: ...
 
+    async def commit_of(self, repo: Repo, ref: str) -> str:
+        """The sha of the commit `ref` (a tag, a branch or a sha) points at; NotFound if none."""
+        raise NotImplementedError(f"{self.name}: commit_of is not implemented yet")
+
     @abstractmethod
     async def get_permission(self, repo: Repo, username: str) -> Permission: ...
 

@@ -70,6 +70,23 @@ class Pipeline(_Frozen):
     id: int | None = None
     status: str | None = None
     url: str | None = None
+    # Whose code the run built: None when the payload does not say. A run of a fork's branch
+    # (GitHub's workflow_run from a fork, GitLab's merge-request pipeline from a fork) is
+    # `from_fork`, whatever its branch is called.
+    head_repository: str | None = None
+    from_fork: bool | None = None
+
+
+class Package(_Frozen):
+    """An image pushed to a container registry (a registry's notification, GitHub's
+    `package` / `registry_package`). `image` is the repository path without the host."""
+
+    host: str | None = None  # the registry's host (and port), as clients address it
+    image: str | None = None  # e.g. "acme/web"
+    tag: str | None = None
+    digest: str | None = None  # "sha256:…", of the manifest (or index) pushed
+    media_type: str | None = None
+    action: str | None = None  # "push", "pull", "delete", GitHub's "published"…
 
 
 class Deployment(_Frozen):
@@ -100,4 +117,5 @@ class Event(_Frozen):
     release: Release | None = None
     pipeline: Pipeline | None = None
     deployment: Deployment | None = None
+    package: Package | None = None
     installation_id: int | None = None

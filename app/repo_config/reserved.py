@@ -1,4 +1,4 @@
-"""Sections whose features have not landed yet: `releases`, `environments`, `chatops`.
+"""Sections whose features have not landed yet: `environments`, `chatops`.
 
 They are accepted as free mappings, so a file written ahead of them (ARCHITECTURE's example)
 stays valid and nothing in them is lost; a feature that lands replaces its entry here with its
@@ -20,7 +20,6 @@ def _free(key: str) -> Section[dict[str, Any]]:
 
 
 RESERVED: tuple[Section[dict[str, Any]], ...] = (
-    _free("releases"),
     _free("environments"),
     _free("chatops"),
 )

@@ -34,7 +34,7 @@ from app.repo_config.errors import ConfigError, ConfigProblem, did_you_mean, sho
 from app.repo_config.messages import problem_message, reported_errors
 from app.repo_config.yaml_nodes import duplicate_keys, load_yaml, locate
 
-__all__ = ["CONFIG_PATH", "RepoConfig", "RepoConfigSchema", "Section"]
+__all__ = ["CONFIG_PATH", "Relation", "RepoConfig", "RepoConfigSchema", "Section"]
 
 CONFIG_PATH = ".shipyard.yml"
 EXTENSION_PREFIX = "x-"
@@ -71,10 +71,18 @@ class RepoConfig:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
+Relation = Callable[[RepoConfig], list[tuple[tuple[str | int, ...], str]]]
+"""A check across sections (a rule naming a component another section declares): the path
+and message of each problem, once every section on its own is valid."""
+
+
 class RepoConfigSchema:
     """The sections Shipyard knows, and parsing a file into them."""
 
-    def __init__(self, sections: Iterable[Section[Any]]) -> None:
+    def __init__(
+        self, sections: Iterable[Section[Any]], relations: Iterable[Relation] = ()
+    ) -> None:
+        self.relations = tuple(relations)
         self.sections: dict[str, Section[Any]] = {}
         for section in sections:
             if section.key in self.sections:
@@ -121,6 +129,12 @@ class RepoConfigSchema:
         if problems:
             raise ConfigError(problems, filename=filename)
         config = RepoConfig(values)
+        for relation in self.relations:
+            for loc, message in relation(config):
+                line, path = locate(root, loc)
+                problems.append(ConfigProblem(line, path, message))
+        if problems:
+            raise ConfigError(problems, filename=filename)
         if not any(
             section.declares(section.of(config))
             for section in self.sections.values()

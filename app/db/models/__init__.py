@@ -1,6 +1,6 @@
 """Shipyard's tables, one module per feature. Importing this package registers them all on
 `SQLModel.metadata` (what the migrations are checked against)."""
 
-from app.db.models import deliveries, pipelines, secrets
+from app.db.models import accounts, deliveries, pipelines, releases, secrets
 
-__all__ = ["deliveries", "pipelines", "secrets"]
+__all__ = ["accounts", "deliveries", "pipelines", "releases", "secrets"]

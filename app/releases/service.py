@@ -1,0 +1,198 @@
+"""Creating releases and finishing them: the one path every source takes (events, the REST
+API, the CLI).
+
+`create_release` stores the draft (once per name, `store.insert_release`) and hands the new
+release to the queue. The `finish_release` job then does the I/O, safe to run twice:
+
+- a release still `resolving` reads each missing digest from its registry
+  (`HEAD /v2/<name>/manifests/<tag>`); an image not pushed yet is asked again with back-off
+  until the release's `wait_until`, then the release fails naming component, image and tag.
+  Never a guessed digest.
+- a release `ready` or `failed` is announced once: the commits since the repository's
+  previous release (the host's compare, capped at SHIPYARD_RELEASE_COMMITS_MAX), and a commit
+  status `shipyard/release` on its commit, linked to its page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.db.models.base import utcnow
+from app.db.models.releases import Release, ReleaseState
+from app.releases import store
+from app.releases.model import ReleaseDraft
+from app.releases.registries import registry_client
+from app.releases.registry import ImageNotFound, RegistryError
+from app.services import Services
+from app.work.job_ids import job_id
+from jobqueue.base import QueueUnavailable
+from providers.errors import ProviderError
+from providers.vocabulary import CommitState, CommitStatus, Repo
+
+__all__ = ["FINISH_RELEASE", "RELEASE_CONTEXT", "create_release", "finish_release", "release_url"]
+
+log = logging.getLogger(__name__)
+
+FINISH_RELEASE = "finish_release"
+RELEASE_CONTEXT = "shipyard/release"
+MAX_BACKOFF_SECONDS = 60.0
+ANNOUNCE_FOR_SECONDS = 3600.0  # a host that keeps failing: the status is given up after this
+
+
+def release_url(public_url: str, release_id: int) -> str:
+    return f"{public_url.rstrip('/')}/releases/{release_id}"
+
+
+async def create_release(services: Services, draft: ReleaseDraft) -> store.Stored:
+    """The release `draft` asks for, stored (or the identical one that exists: `created`
+    False); store.Conflict when its name is taken by other content. A new release is handed
+    to the queue to be finished; if the queue is down, recovery hands it over later."""
+    wait = None
+    if not draft.resolved:
+        wait = utcnow() + timedelta(seconds=services.settings.release_image_wait_seconds)
+    state = ReleaseState.READY if draft.resolved else ReleaseState.RESOLVING
+    stored = await store.insert_release(services.sessions, draft, state=state, wait_until=wait)
+    if stored.created:
+        await enqueue_finish(services, stored.release.id or 0)
+    return stored
+
+
+async def enqueue_finish(services: Services, release_id: int, defer: float = 0.0) -> None:
+    """Finish the release `defer` seconds from now (recovery's, if the queue is down)."""
+    if defer:
+        at = utcnow() + timedelta(seconds=defer)
+        await store.set_next_try(services.sessions, release_id, at)
+    try:
+        await services.queue.enqueue(
+            FINISH_RELEASE, release_id, job_id=job_id("release", release_id), defer=defer
+        )
+    except QueueUnavailable as error:
+        log.warning("release %s waits for recovery to be finished: %s", release_id, error)
+
+
+@dataclass(frozen=True)
+class _Missing:
+    component: str
+    image: str
+    tag: str | None
+    why: str
+
+    def __str__(self) -> str:
+        return f"component {self.component!r}: {self.image}:{self.tag or '?'} {self.why}"
+
+
+async def finish_release(services: Services, _attempt: int, release_id: int) -> None:
+    """The queue job: resolve what a release still misses, then announce it (module doc)."""
+    release = await store.get_release(services.sessions, release_id)
+    if release is None:
+        return
+    if release.state == ReleaseState.RESOLVING:
+        if not await _resolve(services, release):
+            return
+        release = await store.get_release(services.sessions, release_id)
+        assert release is not None
+    if not release.announced:
+        await _announce(services, release)
+
+
+async def _resolve(services: Services, release: Release) -> bool:
+    """True when the release left `resolving` (ready or failed); False when it waits."""
+    client = await registry_client(services)
+    components: list[dict[str, Any]] = []
+    missing: list[_Missing] = []
+    for component in release.components:
+        if component.get("digest"):
+            components.append(component)
+            continue
+        name, image, tag = component["name"], component["image"], component.get("tag")
+        try:
+            digest = await client.manifest_digest(image, tag or "latest")
+        except ImageNotFound:
+            missing.append(_Missing(name, image, tag, "is not in the registry"))
+        except (RegistryError, LookupError) as error:
+            missing.append(_Missing(name, image, tag, f"could not be read: {error}"))
+        else:
+            components.append({**component, "digest": digest})
+    assert release.id is not None
+    if not missing:
+        await store.move_release(
+            services.sessions, release.id, ReleaseState.READY, components=components
+        )
+        return True
+    deadline = release.wait_until
+    if deadline is not None and utcnow() < _aware(deadline):
+        # Back-off without a counter: wait about half as long again as it has waited.
+        waited = (utcnow() - _aware(release.created_at)).total_seconds()
+        delay = min(max(services.settings.release_retry_seconds, waited / 2), MAX_BACKOFF_SECONDS)
+        log.info("release %s waits %.0fs for %s", release.id, delay, "; ".join(map(str, missing)))
+        await enqueue_finish(services, release.id, defer=delay)
+        return False
+    why = "digest not resolved: " + "; ".join(map(str, missing))
+    await store.move_release(services.sessions, release.id, ReleaseState.FAILED, error=why)
+    return True
+
+
+async def _announce(services: Services, release: Release) -> None:
+    """The commits since the previous release, and the `shipyard/release` status."""
+    assert release.id is not None
+    provider = services.providers(release.provider, release.installation_id)
+    repo = Repo(release.repository)
+    previous = await store.previous_release(services.sessions, release)
+    commits: list[str] = []
+    more = 0
+    if (
+        release.state == ReleaseState.READY
+        and previous
+        and previous.commit_sha
+        and release.commit_sha
+    ):
+        try:
+            comparison = await provider.compare(repo, previous.commit_sha, release.commit_sha)
+        except ProviderError as error:
+            log.warning(
+                "release %s: commits since %s not read: %s", release.id, previous.name, error
+            )
+        else:
+            cap = services.settings.release_commits_max
+            commits = comparison.commits[-cap:] if cap else []
+            more = len(comparison.commits) - len(commits)
+    if release.commit_sha:
+        try:
+            await provider.set_commit_status(repo, release.commit_sha, _status(services, release))
+        except ProviderError as error:
+            waited = (utcnow() - _aware(release.created_at)).total_seconds()
+            if error.retryable and waited < ANNOUNCE_FOR_SECONDS:
+                log.warning("release %s: status not set, tried again later: %s", release.id, error)
+                await enqueue_finish(services, release.id, defer=MAX_BACKOFF_SECONDS)
+                return
+            log.warning(
+                "release %s: the %s status was not set: %s", release.id, RELEASE_CONTEXT, error
+            )
+    await store.record_announcement(
+        services.sessions,
+        release.id,
+        previous_id=previous.id if previous else None,
+        commits=commits,
+        more=more,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back the UTC times it stored without their zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _status(services: Services, release: Release) -> CommitStatus:
+    ready = release.state == ReleaseState.READY
+    description = (
+        f"release {release.name}" if ready else f"release {release.name} failed: {release.error}"
+    )
+    return CommitStatus(
+        state=CommitState.SUCCESS if ready else CommitState.FAILURE,
+        context=RELEASE_CONTEXT,
+        description=description[:140],
+        target_url=release_url(services.settings.public_url, release.id or 0),
+    )
