@@ -94,7 +94,7 @@ async def insert_release(
     index on (provider, repository, name) lets one insert win; the others read it."""
     async with sessions() as session:
         dialect = (await session.connection()).dialect.name
-        result = await session.execute(
+        result = await session.exec(
             _INSERT[dialect].values(row_of(draft, state=state, wait_until=wait_until))
         )
         new_id = result.scalar_one_or_none()
@@ -188,13 +188,13 @@ async def move_release(
     if error is not None:
         values["error"] = error
     async with sessions() as session:
-        result = await session.execute(
+        result = await session.exec(
             update(Release)
             .where(col(Release.id) == release_id, col(Release.state).in_(sources))
             .values(**values)
         )
         await session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 async def record_announcement(
@@ -206,7 +206,7 @@ async def record_announcement(
     more: int,
 ) -> None:
     async with sessions() as session:
-        await session.execute(
+        await session.exec(
             update(Release)
             .where(col(Release.id) == release_id)
             .values(announced=True, previous_id=previous_id, commits=commits, commits_more=more)
@@ -216,7 +216,7 @@ async def record_announcement(
 
 async def set_next_try(sessions: SessionFactory, release_id: int, at: datetime) -> None:
     async with sessions() as session:
-        await session.execute(
+        await session.exec(
             update(Release).where(col(Release.id) == release_id).values(next_try_at=at)
         )
         await session.commit()
