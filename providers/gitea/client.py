@@ -19,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from providers.base import Provider
-from providers.errors import NotFound, ValidationFailed
+from providers.errors import NotFound, ProviderError, ValidationFailed
 from providers.gitea import actions
 from providers.gitea.translate import (
     DEPLOY_CONTEXT,
@@ -63,6 +63,8 @@ from providers.vocabulary import (
 )
 
 __all__ = ["GiteaClient"]
+
+_BARE_COMMIT = {"stat": "false", "verification": "false", "files": "false"}
 
 
 class GiteaClient(Provider):
@@ -280,6 +282,17 @@ class GiteaClient(Provider):
             commits=[str(commit["sha"]) for commit in commits],
             files=changed_files(commits),
         )
+
+    async def commit_of(self, repo: Repo, ref: str) -> str:
+        """`GET …/git/commits/{sha}`, whose `sha` may be "a git ref or commit sha": a tag (an
+        annotated one answers its commit) or a branch, in one request. Its stats, signature
+        check and file list are switched off: only `sha` is read."""
+        path = f"{repo_path(repo)}/git/commits/{segment(ref)}"
+        answer = await self._api.get_json(path, params=_BARE_COMMIT)
+        sha = answer.get("sha") if isinstance(answer, dict) else None
+        if not isinstance(sha, str) or not sha:
+            raise ProviderError(self._host, "GET", f"/api/v1{path}", 200, "no commit sha")
+        return sha
 
     async def get_permission(self, repo: Repo, username: str) -> Permission:
         """Gitea answers 200 for any existing user, collaborator or not (a non-collaborator

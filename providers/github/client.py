@@ -7,6 +7,7 @@ to GitHub's words lives in `providers.github.translate`.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from providers.base import Provider
-from providers.errors import NotFound, ProviderError
+from providers.errors import NotFound, ProviderError, ValidationFailed
 from providers.github import actions
 from providers.github.auth import Credentials
 from providers.github.translate import (
@@ -61,6 +62,8 @@ from providers.vocabulary import (
 __all__ = ["GitHubClient"]
 
 _PER_PAGE = 100
+SHA_MEDIA_TYPE = "application/vnd.github.sha"  # a commit's answer as its bare sha
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositories
 
 
 class GitHubClient(Provider):
@@ -246,6 +249,24 @@ class GitHubClient(Provider):
         basehead = f"{ref_segment(base)}...{ref_segment(head)}"
         answer = await self._get(f"{repo_path(repo)}/compare/{basehead}")
         return comparison_from(answer, base=base, head=head)
+
+    async def commit_of(self, repo: Repo, ref: str) -> str:
+        """`GET …/commits/{ref}` as the `application/vnd.github.sha` media type: the bare sha,
+        not the commit with its files and patches (which can run to megabytes). GitHub answers
+        an unknown ref with 422 "No commit found for SHA: …": that is NotFound too."""
+        path = f"{repo_path(repo)}/commits/{ref_segment(ref)}"
+        try:
+            answer = await self._api.getitem(path, accept=SHA_MEDIA_TYPE)
+        except ValidationFailed as error:
+            if "no commit found" not in error.detail.lower():
+                raise
+            raise NotFound(
+                error.host, error.method, error.path, error.status, error.detail
+            ) from None
+        sha = answer.strip() if isinstance(answer, str) else ""
+        if not _SHA.fullmatch(sha):
+            raise ProviderError(self._api.host, "GET", path, 200, "the answer is not a commit sha")
+        return sha
 
     async def get_permission(self, repo: Repo, username: str) -> Permission:
         path = f"{repo_path(repo)}/collaborators/{segment(username)}/permission"

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from providers.base import Provider
-from providers.errors import NotFound, ValidationFailed
+from providers.errors import NotFound, ProviderError, ValidationFailed
 from providers.gitlab import deployments
 from providers.gitlab.translate import (
     COMMIT_STATE,
@@ -227,6 +227,16 @@ class GitLabClient(Provider):
         answer = await self._http.request("GET", path, query={"from": base, "to": head})
         data: Mapping[str, Any] = answer.data
         return data
+
+    async def commit_of(self, repo: Repo, ref: str) -> str:
+        """`GET /projects/:id/repository/commits/:sha`, which takes a branch or tag name too;
+        its `id` is the full sha (an annotated tag's commit, not the tag object)."""
+        path = f"{project_path(repo)}/repository/commits/{encode(ref)}"
+        answer = await self._http.request("GET", path)
+        sha = answer.data.get("id") if isinstance(answer.data, Mapping) else None
+        if not isinstance(sha, str) or not sha:
+            raise ProviderError(self._http.host, "GET", path, 200, "the answer names no commit")
+        return sha
 
     async def get_permission(self, repo: Repo, username: str) -> Permission:
         """The user's effective access level (inherited from groups too); NONE if not a member.

@@ -13,6 +13,7 @@ import respx
 from providers.errors import (
     Forbidden,
     NotFound,
+    ProviderError,
     Unsupported,
     ValidationFailed,
 )
@@ -612,6 +613,50 @@ async def test_compare_reads_both_directions(client: GiteaClient, api: respx.Moc
         commits=["6113728f27ae82c7b1a177c8d03f9e96e0adf246", SHA],  # oldest first
         files=["app/health.py", "tests/test_health.py", "compose.yml"],
     )
+
+
+@pytest.mark.parametrize(
+    ("ref", "segment"), [("v1.2.0", "v1.2.0"), ("release/1.x", "release%2F1.x"), (SHA, SHA)]
+)
+async def test_commit_of_reads_the_sha_of_a_tag_branch_or_commit(
+    client: GiteaClient, api: respx.MockRouter, ref: str, segment: str
+) -> None:
+    """`git/commits/{sha}` takes "a git ref or commit sha" (an annotated tag answers the commit
+    it tags); stats, signature checks and the file list are switched off."""
+    route = api.get(f"{R}/git/commits/{segment}").respond(200, json=sample("commit"))
+
+    assert await client.commit_of(REPO, ref) == SHA
+
+    assert route.call_count == 1
+    assert_request(
+        route.calls.last.request,
+        "GET",
+        f"{R}/git/commits/{segment}",
+        query={"stat": "false", "verification": "false", "files": "false"},
+    )
+
+
+async def test_commit_of_an_unknown_ref_is_not_found(
+    client: GiteaClient, api: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = api.get(f"{R}/git/commits/v9.9.9").respond(
+        404, json={"message": "object does not exist [id: v9.9.9, rel_path: ]", "url": ""}
+    )
+
+    with pytest.raises(NotFound, match="object does not exist"):
+        await client.commit_of(REPO, "v9.9.9")
+    assert route.call_count == 1
+    assert clock.sleeps == []  # an answer, not retried
+
+
+async def test_commit_of_refuses_an_answer_without_a_sha(
+    client: GiteaClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/git/commits/v1.2.0").respond(200, json=[])
+
+    with pytest.raises(ProviderError, match="no commit sha") as raised:
+        await client.commit_of(REPO, "v1.2.0")
+    assert not isinstance(raised.value, NotFound)
 
 
 @pytest.mark.parametrize(

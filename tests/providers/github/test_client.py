@@ -593,6 +593,74 @@ async def test_compare(client: GitHubClient, api: respx.MockRouter) -> None:
     )
 
 
+SHA_TYPE = {"content-type": "application/vnd.github.sha; charset=utf-8"}
+
+
+@pytest.mark.parametrize(
+    ("ref", "path"),
+    [
+        ("v1.2.0", f"{R}/commits/v1.2.0"),
+        ("release/1.x", f"{R}/commits/release/1.x"),
+        ("v1.2.0+build#7", f"{R}/commits/v1.2.0%2Bbuild%237"),
+    ],
+)
+async def test_commit_of_reads_the_bare_sha_of_a_tag_or_branch(
+    client: GitHubClient, api: respx.MockRouter, ref: str, path: str
+) -> None:
+    """Asked as `application/vnd.github.sha`: the sha alone, not the commit and its patches."""
+    route = api.get(path).respond(200, text=f"{SHA}\n", headers=SHA_TYPE)
+
+    assert await client.commit_of(REPO, ref) == SHA
+
+    request = only_request(route)
+    assert (request.method, request.url.raw_path.decode()) == ("GET", path)
+    assert request.headers["accept"] == "application/vnd.github.sha"
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert request.content == b""
+
+
+async def test_commit_of_an_unknown_ref_is_not_found(
+    client: GitHubClient, api: respx.MockRouter
+) -> None:
+    """GitHub answers 422 "No commit found for SHA" for a ref it does not know."""
+    route = api.get(f"{R}/commits/v9.9.9").respond(
+        422, json={"message": "No commit found for SHA: v9.9.9", "status": "422"}
+    )
+    with pytest.raises(NotFound, match=r"No commit found for SHA: v9\.9\.9"):
+        await client.commit_of(REPO, "v9.9.9")
+    assert route.call_count == 1  # an answer, not retried
+
+
+async def test_commit_of_keeps_another_validation_error(
+    client: GitHubClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/commits/v1.2.0").respond(422, json={"message": "Validation Failed"})
+    with pytest.raises(ValidationFailed, match="Validation Failed"):
+        await client.commit_of(REPO, "v1.2.0")
+
+
+async def test_commit_of_in_a_missing_repository_is_not_found(
+    client: GitHubClient, api: respx.MockRouter
+) -> None:
+    api.get(f"{R}/commits/v1.2.0").respond(404, json={"message": "Not Found"})
+    with pytest.raises(NotFound):
+        await client.commit_of(REPO, "v1.2.0")
+
+
+@pytest.mark.parametrize(
+    "answer", [{"json": {"sha": SHA}}, {"text": "<html>", "headers": SHA_TYPE}]
+)
+async def test_commit_of_refuses_an_answer_that_is_not_a_sha(
+    client: GitHubClient, api: respx.MockRouter, answer: dict[str, Any]
+) -> None:
+    """A server that ignored the media type (the commit as JSON), or a proxy's page."""
+    api.get(f"{R}/commits/v1.2.0").respond(200, **answer)
+    with pytest.raises(ProviderError, match="not a commit sha") as raised:
+        await client.commit_of(REPO, "v1.2.0")
+    assert not isinstance(raised.value, NotFound)
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [

@@ -581,6 +581,42 @@ async def test_compare_counts_both_ways(client: GitLabClient, api: responses.Req
 
 
 @pytest.mark.parametrize(
+    ("ref", "segment"), [("v1.2.0", "v1.2.0"), ("release/1.x", "release%2F1.x"), (SHA, SHA)]
+)
+async def test_commit_of_reads_the_commit_id_of_a_tag_branch_or_sha(
+    client: GitLabClient, api: responses.RequestsMock, ref: str, segment: str
+) -> None:
+    url = f"{PROJECT}/repository/commits/{segment}"
+    api.get(url, json=sample("commit"))
+
+    assert await client.commit_of(REPO, ref) == SHA
+
+    sent(api, 0, "GET", url)
+    assert len(api.calls) == 1
+
+
+async def test_commit_of_an_unknown_ref_is_not_found(
+    client: GitLabClient, api: responses.RequestsMock
+) -> None:
+    url = f"{PROJECT}/repository/commits/v9.9.9"
+    api.get(url, json={"message": "404 Commit Not Found"}, status=404)
+
+    with pytest.raises(NotFound, match="404 Commit Not Found"):
+        await client.commit_of(REPO, "v9.9.9")
+    assert len(api.calls) == 1  # an answer, not retried
+
+
+async def test_commit_of_refuses_an_answer_without_an_id(
+    client: GitLabClient, api: responses.RequestsMock
+) -> None:
+    api.get(f"{PROJECT}/repository/commits/v1.2.0", json={"message": "moved"})
+
+    with pytest.raises(ProviderError, match="names no commit") as raised:
+        await client.commit_of(REPO, "v1.2.0")
+    assert not isinstance(raised.value, NotFound)
+
+
+@pytest.mark.parametrize(
     ("access_level", "permission"),
     [
         (0, Permission.NONE),
