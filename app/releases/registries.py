@@ -52,16 +52,19 @@ async def remove_registry(sessions: SessionFactory, host: str) -> bool:
 async def registry_client(services: Services) -> RegistryClient:
     """A client for every registry, signing in where the server has a credential for it."""
     rows = {row.host: row for row in await list_registries(services.sessions)}
-    resolver = services.secrets.for_server(services.mask)
+    resolver = services.secrets.for_server(services.mask.child())
+    resolved: dict[str, Credential] = {}
 
     async def credential(host: str) -> Credential | None:
         row = rows.get(host.lower())
         if row is None or not row.credential:
             return None
-        try:
-            return Credential.parse(await resolver.resolve(row.credential))
-        except SecretError as error:
-            raise LookupError(f"registry {host}: its credential: {error}") from None
+        if row.host not in resolved:
+            try:
+                resolved[row.host] = Credential.parse(await resolver.resolve(row.credential))
+            except SecretError as error:
+                raise LookupError(f"registry {host}: its credential: {error}") from None
+        return resolved[row.host]
 
     plain = frozenset(host for host, row in rows.items() if row.plain_http)
     return RegistryClient(services.http, credential, plain_http_hosts=plain)

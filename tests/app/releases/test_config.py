@@ -32,17 +32,24 @@ def test_the_issue_example_parses() -> None:
     releases = releases_of(config)
     assert releases.name == "{{ repo.name }}-{{ tag }}"
     tag, release, registry, ci = releases.from_
-    assert tag.tag is not None and tag.tag.tags == ("v*",)
-    assert release.release is not None and release.release.actions == ("published",)
-    assert registry.registry is not None and registry.registry.component == "web"
-    assert ci.ci is not None and ci.ci.status == ("success",) and ci.ci.branches == ("main",)
+    assert tag.tag is not None
+    assert tag.tag.tags == ("v*",)
+    assert release.release is not None
+    assert release.release.actions == ("published",)
+    assert registry.registry is not None
+    assert registry.registry.component == "web"
+    assert ci.ci is not None
+    assert ci.ci.status == ("success",)
+    assert ci.ci.branches == ("main",)
 
 
 def test_a_bare_rule_means_any() -> None:
     releases = releases_of(parse_config("releases:\n  from:\n    - tag:\n    - release:\n"))
     tag, release = releases.from_
-    assert tag.tag is not None and tag.tag.tags is None
-    assert release.release is not None and release.release.actions == ("published",)
+    assert tag.tag is not None
+    assert tag.tag.tags is None
+    assert release.release is not None
+    assert release.release.actions == ("published",)
 
 
 def test_releases_alone_declare_something_and_components_alone_do_not() -> None:
@@ -86,4 +93,5 @@ def test_a_registry_rule_naming_a_declared_component_is_valid() -> None:
         "releases: {from: [{registry: {component: web}}]}\n"
     )
     [rule] = releases_of(config).from_
-    assert rule.registry is not None and rule.registry.tags is None
+    assert rule.registry is not None
+    assert rule.registry.tags is None

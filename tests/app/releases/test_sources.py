@@ -60,16 +60,19 @@ def _ci(**pipeline: Any) -> Event:
 
 def test_a_tag_push_asks_each_component_at_its_tag_template() -> None:
     planned = _plan(_event(EventKind.TAG, tag="v1.2.0", sha=SHA, ref="refs/tags/v1.2.0"))
-    assert planned is not None and planned.rule == "tag"
+    assert planned is not None
+    assert planned.rule == "tag"
     draft = planned.draft
     assert (draft.name, draft.version) == ("web-v1.2.0", "1.2.0")
     assert draft.components == (
         ComponentPin(name="web", image="registry.example.com/acme/web", tag=SHA[:12]),
         ComponentPin(name="worker", image="registry.example.com/acme/worker", tag="1.2.0"),
     )
-    assert draft.source.commit == SHA and draft.source.tag == "v1.2.0"
+    assert draft.source.commit == SHA
+    assert draft.source.tag == "v1.2.0"
     assert draft.source.url == "https://github.com/acme/web/tree/v1.2.0"
-    assert draft.creator == CREATOR and not draft.resolved
+    assert draft.creator == CREATOR
+    assert not draft.resolved
 
 
 def test_a_tag_and_the_host_release_of_it_plan_the_same_release() -> None:
@@ -78,7 +81,8 @@ def test_a_tag_and_the_host_release_of_it_plan_the_same_release() -> None:
         _event(EventKind.RELEASE, action="published", tag="v2", release=Release(tag="v2")),
         commit=SHA,
     )
-    assert tag is not None and release is not None
+    assert tag is not None
+    assert release is not None
     assert release.rule == "release"
     assert tag.draft.model_dump(exclude={"metadata"}) == release.draft.model_dump(
         exclude={"metadata"}
@@ -118,7 +122,8 @@ def test_a_ci_run_on_a_tag_from_elsewhere_makes_none() -> None:
 
 def test_the_repositorys_own_ci_run_on_main() -> None:
     planned = _plan(_ci())
-    assert planned is not None and planned.rule == "ci"
+    assert planned is not None
+    assert planned.rule == "ci"
     assert planned.draft.name == f"web-{SHA[:12]}"
     assert planned.draft.metadata["build_id"] == "9"
     assert planned.draft.metadata["build_url"] == "https://ci/9"
@@ -132,7 +137,8 @@ def test_a_registry_push_pins_its_digest_and_asks_the_rest_at_its_tag() -> None:
     planned = _plan(
         _event(EventKind.PACKAGE, provider="registry", repository=None, package=package)
     )
-    assert planned is not None and planned.rule == "registry"
+    assert planned is not None
+    assert planned.rule == "registry"
     assert planned.draft.components == (
         ComponentPin(name="web", image="registry.example.com/acme/web", digest=digest, tag="v3"),
         ComponentPin(name="worker", image="registry.example.com/acme/worker", tag="v3"),
@@ -147,7 +153,8 @@ def test_a_registry_push_pins_its_digest_and_asks_the_rest_at_its_tag() -> None:
 def test_without_components_a_release_pins_the_commit() -> None:
     planned = _plan(_event(EventKind.TAG, tag="v1", sha=SHA), "releases: {from: [tag: ]}")
     assert planned is not None
-    assert planned.draft.components == () and planned.draft.resolved
+    assert planned.draft.components == ()
+    assert planned.draft.resolved
     assert planned.draft.name == "v1"  # the default name: the tag
 
 

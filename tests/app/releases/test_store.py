@@ -43,7 +43,8 @@ async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
 async def test_the_same_release_twice_is_one_release(sessions: SessionFactory) -> None:
     first = await store.insert_release(sessions, _draft(), state=ReleaseState.READY)
     again = await store.insert_release(sessions, _draft(by="other"), state=ReleaseState.READY)
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.release.id == first.release.id
     assert again.release.build == {"build_id": "ci"}  # the first creator is kept
     assert again.release.created_by == "ci"
@@ -66,7 +67,8 @@ async def test_a_draft_still_to_resolve_matches_the_resolved_release(
     """A host release arriving after the tag push resolved its digests is the same release."""
     await store.insert_release(sessions, _draft(), state=ReleaseState.READY)
     same = await store.insert_release(sessions, _draft(digest=None), state=ReleaseState.RESOLVING)
-    assert not same.created and same.release.state == ReleaseState.READY
+    assert not same.created
+    assert same.release.state == ReleaseState.READY
 
 
 async def test_concurrent_creations_make_one(sessions: SessionFactory) -> None:
@@ -106,7 +108,8 @@ async def test_previous_release_and_what_recovery_finds(sessions: SessionFactory
     one = (await store.insert_release(sessions, _draft("v1"), state=ReleaseState.READY)).release
     two = (await store.insert_release(sessions, _draft("v2"), state=ReleaseState.READY)).release
     previous = await store.previous_release(sessions, two)
-    assert previous is not None and previous.id == one.id
+    assert previous is not None
+    assert previous.id == one.id
     assert await store.previous_release(sessions, one) is None
     assert await store.unfinished_releases(sessions) == [one.id, two.id]
     await store.record_announcement(sessions, one.id or 0, previous_id=None, commits=[], more=0)
