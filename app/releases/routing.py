@@ -112,8 +112,10 @@ async def release_from_image(services: Services, routed: Routed) -> Outcome:
     pushed = f"{package.host}/{package.image}" if package.host else package.image
     declared = await images.repositories_for_image(services.sessions, pushed)
     made: dict[str, Any] = {}
-    for repository in sorted({(d.provider, d.repository, d.installation_id) for d in declared}):
-        provider_name, full_name, installation_id = repository
+    installations = {(d.provider, d.repository): d.installation_id for d in declared}
+    for (provider_name, full_name), installation_id in sorted(installations.items()):
+        if not services.allowlist.allows(provider_name, full_name):
+            continue  # outside SHIPYARD_REPO_ALLOWLIST: Shipyard acts on nothing there
         provider = services.providers(provider_name, installation_id)
         repo = Repo(full_name)
         try:
