@@ -13,7 +13,12 @@ reader would otherwise wonder about:
   `pull_request` filled from what the payload has; on an issue, commit or snippet it is a
   `comment` with no pull request.
 - CI: GitHub workflow_run, workflow_job, check_suite, check_run and status, and GitLab
-  pipeline and job hooks, are kind `pipeline`.
+  pipeline and job hooks, are kind `pipeline`; a workflow run (GitHub's, Gitea's) and a GitLab
+  pipeline say whose code they built (`pipeline.head_repository`, `pipeline.from_fork`).
+- Images: a container registry's notification (provider `registry`, one event per delivery)
+  is kind `package` only for a tagged push of a manifest or index; GitHub's `package` /
+  `registry_package` and Gitea's `package` are kind `package`, with `package` filled in for
+  container images.
 - Every value is bounded (providers.bounds) so that no payload can break a column: a ref,
   sha, name or URL that does not fit, or a number out of range, is a PayloadShapeError naming
   the field and the limit (cleaning or cutting it would make it another name); titles and
@@ -30,6 +35,7 @@ from providers.normalise._fields import PayloadShapeError
 from providers.normalise.gitea import normalise_gitea
 from providers.normalise.github import normalise_github
 from providers.normalise.gitlab import normalise_gitlab
+from providers.normalise.registry import normalise_registry
 
 __all__ = ["PayloadShapeError", "normalise"]
 
@@ -40,6 +46,7 @@ NORMALISERS: dict[str, Normaliser] = {
     "gitlab": normalise_gitlab,
     "gitea": normalise_gitea,
     "forgejo": normalise_gitea,  # Forgejo sends Gitea's payloads; Event.provider says "forgejo"
+    "registry": normalise_registry,  # a container registry's notification, one event of it
 }
 
 
@@ -49,9 +56,9 @@ def normalise(
     """Turn one delivery into an Event.
 
     `event_name` is the value of the host's event header (X-GitHub-Event, X-Gitlab-Event,
-    X-Gitea-Event / X-Forgejo-Event). An unknown event gives kind `other`; a field the payload
-    lacks gives None; a payload of the wrong shape raises PayloadShapeError; an unknown provider
-    raises ValueError.
+    X-Gitea-Event / X-Forgejo-Event); for a registry's event, its `action`. An unknown event
+    gives kind `other`; a field the payload lacks gives None; a payload of the wrong shape raises
+    PayloadShapeError; an unknown provider raises ValueError.
     """
     normaliser = NORMALISERS.get(provider)
     if normaliser is None:

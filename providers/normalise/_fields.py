@@ -6,6 +6,7 @@ PayloadShapeError naming the field and the limit; free text is cleaned and cut."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -23,6 +24,16 @@ from providers.bounds import (
 )
 
 _T = TypeVar("_T", str, int, bool)
+
+# A content digest as the OCI image spec writes it: `algorithm:encoded` (sha256:<64 hex>…).
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+DIGEST_MAX = 200
+
+
+def _digest_problem(value: str) -> str | None:
+    if len(value) <= DIGEST_MAX and _DIGEST.fullmatch(value):
+        return None
+    return f"is not a content digest (algorithm:hex, e.g. sha256:…, at most {DIGEST_MAX})"
 
 
 class PayloadShapeError(ValueError):
@@ -75,6 +86,11 @@ class Obj:
     def sha(self, key: str) -> str | None:
         """A commit sha: 40 or 64 hex digits (or empty, some hosts' 'no commit')."""
         return self._checked(key, sha_problem)
+
+    def digest(self, key: str) -> str | None:
+        """An image's content digest, e.g. `sha256:<64 hex>` (empty: None)."""
+        value = self._checked(key, lambda value: _digest_problem(value) if value else None)
+        return value or None
 
     def text(self, key: str, *, limit: int) -> str | None:
         """Free text (a title, a comment): control characters but tab and line breaks removed,

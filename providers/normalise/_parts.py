@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import NamedTuple, Required, TypedDict, TypeVar
+from urllib.parse import urlsplit
 
 from providers.bounds import BODY_MAX, REPOSITORY_MAX, TITLE_MAX
 from providers.events import (
@@ -11,6 +12,7 @@ from providers.events import (
     Comment,
     Deployment,
     EventKind,
+    Package,
     Pipeline,
     PullRequest,
     Release,
@@ -36,6 +38,7 @@ class Parts(TypedDict, total=False):
     release: Release | None
     pipeline: Pipeline | None
     deployment: Deployment | None
+    package: Package | None
 
 
 Reader = Callable[[Obj], Parts]
@@ -187,6 +190,62 @@ def comment(c: Obj, *, on_pull_request: bool) -> Comment:
         url=c.url("html_url"),
         on_pull_request=on_pull_request,
     )
+
+
+def ci_run(
+    run: Obj,
+    *,
+    pipeline_id: int | None,
+    url: str | None,
+    branch: str | None,
+    head_repository: str | None = None,
+    from_fork: bool | None = None,
+) -> Parts:
+    """A CI run: its status is the conclusion once it has one, else the live status.
+    `branch` is GitHub's head_branch (for a run a tag started, that is the tag's name)."""
+    status = first(run.string("conclusion"), run.string("status"))
+    found = Pipeline(
+        id=pipeline_id,
+        status=status,
+        url=url,
+        head_repository=head_repository,
+        from_fork=from_fork,
+    )
+    return {
+        "kind": EventKind.PIPELINE,
+        "pipeline": found,
+        "sha": run.sha("head_sha"),
+        "branch": branch,
+    }
+
+
+def workflow_run(p: Obj) -> Parts:
+    """GitHub's `workflow_run` (Gitea from 1.24 sends its shape): the run, and whose code it
+    built: a run of a fork's branch has the fork as its head repository."""
+    r = p.obj("workflow_run")
+    head = r.obj("head_repository").string("full_name", limit=REPOSITORY_MAX)
+    base = p.obj("repository").string("full_name", limit=REPOSITORY_MAX)
+    return ci_run(
+        r,
+        pipeline_id=r.integer("id"),
+        url=r.url("html_url"),
+        branch=r.ref("head_branch"),
+        head_repository=head,
+        from_fork=None if head is None or base is None else head != base,
+    )
+
+
+def image_of(owner: str | None, name: str | None) -> str | None:
+    """`owner/name`, lower-cased as registries name images (GHCR, Gitea's container registry)."""
+    return f"{owner}/{name}".lower() if owner and name else None
+
+
+def url_host(url: str | None) -> str | None:
+    """The host (and port) of a URL the payload gives; None without one."""
+    try:
+        return (urlsplit(url).netloc or None) if url else None
+    except ValueError:  # e.g. an unclosed [IPv6] bracket
+        return None
 
 
 def release(o: Obj) -> Parts:

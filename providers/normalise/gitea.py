@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.events import Event, EventKind
+from providers.bounds import REPOSITORY_MAX
+from providers.events import Event, EventKind, Package
 from providers.normalise._fields import Obj
 from providers.normalise._parts import (
     Parts,
     Reader,
     comment,
     first,
+    image_of,
     issue_pull_request,
     other,
     pull_request,
@@ -19,7 +21,9 @@ from providers.normalise._parts import (
     ref_created_or_deleted,
     release,
     repository,
+    url_host,
     user,
+    workflow_run,
 )
 
 
@@ -65,6 +69,31 @@ def _pull_request_comment(p: Obj) -> Parts:
     return _comment(p, on_pull_request=True)
 
 
+def _package(p: Obj) -> Parts:
+    """A package `created` or `deleted`. A container image is a Package: host from the
+    package's page, image owner/name; `version` is the tag, or the digest of a push by digest.
+    Gitea's payload carries no digest for a tag. A deletion is kind `other`."""
+    pkg = p.obj("package")
+    if pkg.string("type") != "container":
+        return {"kind": EventKind.PACKAGE}
+    action = p.action()
+    version = pkg.string("version") or None
+    by_digest = version is not None and version.startswith("sha256:")
+    owner = pkg.obj("owner")
+    found = Package(
+        host=url_host(pkg.url("html_url")),
+        image=image_of(
+            first(owner.string("login"), owner.string("username")),
+            pkg.string("name", limit=REPOSITORY_MAX),
+        ),
+        tag=None if by_digest else version,
+        digest=pkg.digest("version") if by_digest else None,
+        action=action,
+    )
+    kind = EventKind.OTHER if action == "deleted" else EventKind.PACKAGE
+    return {"kind": kind, "package": found}
+
+
 _READERS: dict[str, Reader] = {
     "push": push,
     "create": ref_created_or_deleted,
@@ -72,7 +101,8 @@ _READERS: dict[str, Reader] = {
     "release": release,
     "issue_comment": _issue_comment,
     "pull_request_comment": _pull_request_comment,
-    "package": lambda _: {"kind": EventKind.PACKAGE},
+    "package": _package,
+    "workflow_run": workflow_run,
     # Every other pull_request_* event carries the pull request itself.
     **dict.fromkeys(
         (

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.events import Actor, Deployment, Event, EventKind, Pipeline
+from providers.bounds import REPOSITORY_MAX
+from providers.events import Actor, Deployment, Event, EventKind, Package, Pipeline
 from providers.normalise._fields import Obj
 from providers.normalise._parts import (
     Parts,
     Reader,
+    ci_run,
     comment,
     first,
+    image_of,
     issue_pull_request,
     other,
     pull_request,
@@ -20,6 +23,7 @@ from providers.normalise._parts import (
     release,
     repository,
     user,
+    workflow_run,
 )
 
 
@@ -74,45 +78,60 @@ def _commit_comment(p: Obj) -> Parts:
     return {"kind": EventKind.COMMENT, "comment": found, "sha": c.sha("commit_id")}
 
 
-def _run(run: Obj, *, pipeline_id: int | None, url: str | None, branch: str | None) -> Parts:
-    """A CI run: its status is the conclusion once it has one, else the live status.
-    `branch` is GitHub's head_branch (for a run a tag started, that is the tag's name)."""
-    status = first(run.string("conclusion"), run.string("status"))
-    return {
-        "kind": EventKind.PIPELINE,
-        "pipeline": Pipeline(id=pipeline_id, status=status, url=url),
-        "sha": run.sha("head_sha"),
-        "branch": branch,
-    }
-
-
-def _workflow_run(p: Obj) -> Parts:
-    r = p.obj("workflow_run")
-    return _run(r, pipeline_id=r.integer("id"), url=r.url("html_url"), branch=r.ref("head_branch"))
-
-
 def _workflow_job(p: Obj) -> Parts:
     """A job of a workflow run: the pipeline is the run (its id), the status and URL the job's."""
     j = p.obj("workflow_job")
-    return _run(
+    return ci_run(
         j, pipeline_id=j.integer("run_id"), url=j.url("html_url"), branch=j.ref("head_branch")
     )
 
 
 def _check_suite(p: Obj) -> Parts:
     s = p.obj("check_suite")
-    return _run(s, pipeline_id=s.integer("id"), url=None, branch=s.ref("head_branch"))
+    return ci_run(s, pipeline_id=s.integer("id"), url=None, branch=s.ref("head_branch"))
 
 
 def _check_run(p: Obj) -> Parts:
     r = p.obj("check_run")
     branch = r.obj("check_suite").ref("head_branch")
-    return _run(r, pipeline_id=r.integer("id"), url=r.url("html_url"), branch=branch)
+    return ci_run(r, pipeline_id=r.integer("id"), url=r.url("html_url"), branch=branch)
 
 
 def _status(p: Obj) -> Parts:
     found = Pipeline(id=p.integer("id"), status=p.string("state"), url=p.url("target_url"))
     return {"kind": EventKind.PIPELINE, "pipeline": found, "sha": p.sha("sha")}
+
+
+def _package(key: str) -> Reader:
+    """`package` and `registry_package` (published, updated). A container image on GHCR is a
+    Package: host ghcr.io, image owner/name lower-cased (as GHCR names it), the tag and the
+    digest it points at. Other ecosystems (npm, Maven, NuGet…) are kind `package` without one.
+    The shape (GitHub's webhook docs; its REST description's webhook-registry-package-*):
+    {package_type: CONTAINER, name, namespace, owner{login}, package_version{version: the
+    digest, container_metadata{tag{name, digest}}}}; `name` is "" for an untagged version."""
+
+    def read(p: Obj) -> Parts:
+        pkg = p.obj(key)
+        if (first(pkg.string("package_type"), pkg.string("ecosystem")) or "").lower() != (
+            "container"
+        ):
+            return {"kind": EventKind.PACKAGE}
+        version = pkg.obj("package_version")
+        tag = version.obj("container_metadata").obj("tag")
+        versioned = version.string("version") or ""
+        owner = first(pkg.obj("owner").string("login"), pkg.string("namespace"))
+        found = Package(
+            host="ghcr.io",
+            image=image_of(owner, pkg.string("name", limit=REPOSITORY_MAX)),
+            tag=tag.ref("name") or None,
+            digest=first(
+                tag.digest("digest"), version.digest("version") if ":" in versioned else None
+            ),
+            action=p.action(),
+        )
+        return {"kind": EventKind.PACKAGE, "package": found}
+
+    return read
 
 
 def _deployment(p: Obj) -> Parts:
@@ -143,15 +162,15 @@ _READERS: dict[str, Reader] = {
     "pull_request_review_comment": _review_comment,
     "commit_comment": _commit_comment,
     "release": release,
-    "workflow_run": _workflow_run,
+    "workflow_run": workflow_run,
     "workflow_job": _workflow_job,
     "check_suite": _check_suite,
     "check_run": _check_run,
     "status": _status,
     "deployment": _deployment,
     "deployment_status": _deployment,
-    "package": _just(EventKind.PACKAGE),
-    "registry_package": _just(EventKind.PACKAGE),
+    "package": _package("package"),
+    "registry_package": _package("registry_package"),
     "installation": _just(EventKind.INSTALLATION),
     "installation_repositories": _just(EventKind.INSTALLATION),
     "installation_target": _just(EventKind.INSTALLATION),

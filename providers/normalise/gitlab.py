@@ -125,15 +125,25 @@ def _note(p: Obj) -> Parts:
 
 
 def _pipeline(p: Obj) -> Parts:
-    """The pipeline's own URL only when GitLab sends one (older hooks do not)."""
+    """The pipeline's own URL only when GitLab sends one (older hooks do not). A merge
+    request's pipeline is `from_fork` when the request's source project is not its target;
+    a branch or tag pipeline of the project itself is not (and built the project's code)."""
     attributes = p.obj("object_attributes")
     ref = short_ref(attributes.ref("ref"), is_tag=attributes.boolean("tag"))
+    merge_request = p.sub("merge_request")
+    from_fork: bool | None = False
+    if merge_request is not None:
+        source = merge_request.integer("source_project_id")
+        target = merge_request.integer("target_project_id")
+        from_fork = None if source is None or target is None else source != target
+    project = p.obj("project").string("path_with_namespace", limit=REPOSITORY_MAX)
     found = Pipeline(
         id=attributes.integer("id"),
         status=attributes.string("status"),
         url=attributes.url("url"),
+        head_repository=None if from_fork is not False else project,
+        from_fork=from_fork,
     )
-    merge_request = p.sub("merge_request")
     return {
         "kind": EventKind.PIPELINE,
         "pipeline": found,

@@ -185,7 +185,13 @@ def test_pipeline_for_a_tag_without_url_does_not_build_one() -> None:
         tag="v1.2.0",
         sha=A,
         before=None,
-        pipeline=Pipeline(id=8812, status="running", url=None),
+        pipeline=Pipeline(
+            id=8812,
+            status="running",
+            url=None,
+            head_repository="harbour/shipyard-demo",
+            from_fork=False,  # a tag pipeline of the project itself
+        ),
     )
 
 
