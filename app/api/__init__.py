@@ -1,6 +1,6 @@
 """The REST API under `/api/v1`, for CI systems and service accounts: one module per resource
-in `v1/`, each adding its routes to `v1.routes`. No resource is served yet: every path under
-the prefix answers 404."""
+in `v1/`, served behind the API's own door (`v1.edge`: bearer tokens, the 1 MB limit and
+JSON errors), described by `/api/v1/openapi.json`."""
 
 from __future__ import annotations
 

@@ -1,9 +1,31 @@
-"""Version 1 of the REST API: the routes its resource modules add (none yet)."""
+"""Version 1 of the REST API, for CI systems: releases, CI build reports and service accounts,
+with its OpenAPI document. One module per resource, each with its `operations`; they are
+served behind `ApiEdge` (the 1 MB limit and the API's error shape), which nothing outside
+`/api/v1` passes through."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount, Router
 
-__all__ = ["routes"]
+from app.api.v1 import ci_events, releases, service_accounts
+from app.api.v1.edge import ApiEdge
+from app.api.v1.openapi import openapi_operation
+from app.api.v1.operations import Operation, route_of
 
-routes: list[BaseRoute] = []
+__all__ = ["operations", "routes"]
+
+
+def _operations() -> list[Operation]:
+    return operations
+
+
+operations: list[Operation] = [
+    *releases.operations,
+    *ci_events.operations,
+    *service_accounts.operations,
+    openapi_operation(_operations),
+]
+
+routes: list[BaseRoute] = [
+    Mount("", app=ApiEdge(Router(routes=[route_of(operation) for operation in operations])))
+]
