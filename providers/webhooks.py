@@ -23,6 +23,7 @@ __all__ = [
     "delivery_action",
     "json_depth",
     "parse_body",
+    "verify_bearer",
     "verify_github",
     "verify_hex_hmac",
     "verify_token",
@@ -71,6 +72,16 @@ def verify_token(headers: Headers, body: bytes, secret: str) -> None:
         raise BadSignature("missing X-Gitlab-Token header")
     if not _same(token, secret):
         raise BadSignature("X-Gitlab-Token does not match")
+
+
+def verify_bearer(headers: Headers, body: bytes, secret: str) -> None:
+    """A container registry: `Authorization: Bearer <token>`, a header its notification
+    endpoint is configured to send (registries sign nothing)."""
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BadSignature("missing Authorization: Bearer <token> header")
+    if not _same(token.strip(), secret):
+        raise BadSignature("the Authorization bearer token does not match")
 
 
 def verify_hex_hmac(*names: str) -> Callable[[Headers, bytes, str], None]:
@@ -170,6 +181,18 @@ WEBHOOKS: dict[str, WebhookSpec] = {
         delivery_headers=("x-forgejo-delivery", "x-gitea-delivery"),
         verify=verify_hex_hmac("x-forgejo-signature", "x-gitea-signature"),
         accepts_form=True,
+    ),
+    # A container registry's notifications (app.intake.registry): one envelope holds many
+    # events, each stored as its own delivery, named by the event's id and action.
+    "registry": WebhookSpec(
+        provider="registry",
+        display_name="Registry",
+        key_setting="SHIPYARD_REGISTRY_WEBHOOK_TOKEN",
+        event_headers=(),
+        delivery_headers=(),
+        verify=verify_bearer,
+        accepts_form=False,
+        secret_headers=frozenset({"authorization"}),
     ),
 }
 

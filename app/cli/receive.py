@@ -13,10 +13,16 @@ __all__ = ["receive"]
 
 @click.command()
 @click.option(
-    "--provider", "-p", required=True, type=click.Choice(["github", "gitlab", "gitea", "forgejo"])
+    "--provider",
+    "-p",
+    required=True,
+    type=click.Choice(["github", "gitlab", "gitea", "forgejo", "registry"]),
 )
 @click.option(
-    "--event", "-e", required=True, help="The event header, e.g. pull_request or 'Push Hook'."
+    "--event",
+    "-e",
+    required=True,
+    help="The event header, e.g. pull_request or 'Push Hook' (a registry event: its action).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One compact JSON object per line.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import Protocol
@@ -14,9 +15,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db.engine import SessionFactory
 from app.db.models.deliveries import DeliveryStatus
-from app.intake import store
+from app.intake import registry, store
 from app.intake.queueing import Retried, retry_delivery
-from app.intake.writer import BatchWriter, NotStored
+from app.intake.writer import BatchWriter, NotStored, Written
 from app.logs import delivery_context
 from app.settings import Settings
 from jobqueue.base import JobQueue
@@ -94,6 +95,8 @@ def _check_signature(
 
 
 async def receive_webhook(request: Request) -> JSONResponse:
+    if request.path_params["provider"] == registry.PROVIDER:
+        return await receive_registry(request)
     spec = WEBHOOKS.get(request.path_params["provider"])
     if spec is None:
         return _error(404, f"unknown provider; use one of: {', '.join(WEBHOOKS)}")
@@ -158,6 +161,58 @@ async def receive_webhook(request: Request) -> JSONResponse:
     if is_ping:
         return JSONResponse({**answer, "status": "pong"}, status_code=200)
     return JSONResponse({**answer, "status": "queued" if written.queued else "stored"}, 202)
+
+
+async def receive_registry(request: Request) -> JSONResponse:
+    """A container registry's notification: each event of its envelope is a delivery of its
+    own (app.intake.registry). 202 with their ids; 200 when every one was stored before."""
+    services: _Intake = request.app.state.services
+    settings = services.settings
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        registry.check_token(settings, headers)
+    except BadSignature as error:
+        return _error(401, str(error))
+    try:
+        body = await _read_body(request, settings.max_webhook_body_bytes)
+        events = registry.events_of(headers, body)
+    except _TooLarge:
+        return _error(413, f"body is larger than {settings.max_webhook_body_bytes} bytes")
+    except ClientDisconnect:
+        return _error(400, "client disconnected before the body was complete")
+    except BadPayload as error:
+        return _error(400, str(error))
+    except UnsupportedMediaType as error:
+        return _error(415, str(error))
+    rows = registry.rows_of(events, headers)
+    writer = writer_of(request)
+    written = await asyncio.gather(*(writer.write(row) for row in rows), return_exceptions=True)
+    if any(isinstance(each, NotStored) for each in written):
+        return _error(
+            503,
+            "the events could not all be stored; please send them again",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    deliveries = []
+    for event, each in zip(events, written, strict=True):
+        if isinstance(each, BaseException):
+            raise each
+        deliveries.append(
+            {"delivery_id": event.delivery_id, "status": await _status(services, each)}
+        )
+    fresh = any(each["status"] != "duplicate" for each in deliveries)
+    answer = {"provider": registry.PROVIDER, "deliveries": deliveries}
+    return JSONResponse(answer, status_code=202 if fresh else 200)
+
+
+async def _status(services: _Intake, written: Written) -> str:
+    """queued, stored (the queue was down: the sweep enqueues it) or duplicate; a copy of a
+    delivery that failed is processed again."""
+    stored = written.stored
+    if stored.duplicate:
+        retried = stored.status == DeliveryStatus.FAILED and await _redeliver(services, stored.id)
+        return "queued" if retried else "duplicate"
+    return "queued" if written.queued else "stored"
 
 
 async def _redeliver(services: _Intake, delivery_pk: int) -> bool:

@@ -25,10 +25,13 @@ from tests.support.services import IN_CI
 
 __all__ = [
     "DOCKER_MANIFEST",
+    "EVENTS_MEDIA_TYPE",
     "OCI_INDEX",
     "OCI_MANIFEST",
+    "WEBHOOK_TOKEN",
     "PushedImage",
     "Registry",
+    "notification_headers",
     "own_registry",
     "push_image",
     "require_registry",
@@ -42,6 +45,14 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json"
+# SHIPYARD_REGISTRY_WEBHOOK_TOKEN in tests that take a registry's notifications.
+WEBHOOK_TOKEN = "registry-test-token"
+
+
+def notification_headers(token: str = WEBHOOK_TOKEN) -> dict[str, str]:
+    """The headers a registry's notification endpoint sends, configured with `token`."""
+    return {"authorization": f"Bearer {token}", "content-type": EVENTS_MEDIA_TYPE}
 
 
 def require_registry() -> str:
