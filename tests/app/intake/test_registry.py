@@ -202,3 +202,19 @@ async def test_other_providers_are_still_answered_by_their_own_intake(settings: 
         response = await client.post("/webhooks/nowhere", content=b"{}")
     assert response.status_code == 404
     assert "registry" in response.json()["error"]
+
+
+async def test_a_registry_delivery_has_its_page(settings: Settings) -> None:
+    app = create_app(settings)
+    async with running(app) as client:
+        posted = await client.post(
+            "/webhooks/registry",
+            content=json.dumps(envelope()).encode(),
+            headers=notification_headers(),
+        )
+        assert posted.status_code == 202
+        await app.state.services.queue.join()
+        page = await client.get("/deliveries/3")
+    assert page.status_code == 200
+    assert "registry: push" in page.text
+    assert "<th>Kind</th><td>package</td>" in page.text
