@@ -34,6 +34,7 @@ __all__ = [
     "notification_headers",
     "own_registry",
     "push_image",
+    "push_index",
     "require_registry",
 ]
 
@@ -286,3 +287,35 @@ async def push_image(
     digest = put.headers["docker-content-digest"]
     assert digest == _sha256(manifest)
     return PushedImage(name, tag, digest, media_type, manifest, config_digest, layer_digest)
+
+
+async def push_index(
+    registry: Registry, name: str, tag: str, images: list[PushedImage]
+) -> PushedImage:
+    """Push an OCI image index (a multi-platform tag) over `images`, already pushed to `name`;
+    returns the index's digest as the registry reported it (config and layer digests empty)."""
+    platforms = [("amd64", "linux"), ("arm64", "linux"), ("s390x", "linux")]
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": image.media_type,
+                    "size": len(image.manifest),
+                    "digest": image.digest,
+                    "platform": {"architecture": arch, "os": system},
+                }
+                for image, (arch, system) in zip(images, platforms, strict=False)
+            ],
+        },
+        indent=2,
+    ).encode()
+    async with httpx.AsyncClient(base_url=registry.url, auth=registry.auth(), timeout=10) as client:
+        put = await client.put(
+            f"/v2/{name}/manifests/{tag}", content=index, headers={"content-type": OCI_INDEX}
+        )
+    assert put.status_code == 201, put.text
+    digest = put.headers["docker-content-digest"]
+    assert digest == _sha256(index)
+    return PushedImage(name, tag, digest, OCI_INDEX, index, "", "")

@@ -16,7 +16,7 @@ from app.releases.registry import (
     RegistryError,
 )
 from tests.support.http import free_port
-from tests.support.registry import OCI_MANIFEST, Registry, own_registry, push_image
+from tests.support.registry import OCI_MANIFEST, Registry, own_registry, push_image, push_index
 
 USERS = {"ci-bot": "correct horse"}
 
@@ -64,6 +64,17 @@ async def test_an_oci_manifest_answers_its_digest_too(
     pushed = await push_image(registry, "acme/api", "v2", media_type=OCI_MANIFEST)
     client = RegistryClient(http)
     assert await client.manifest_digest(f"{registry.host}/acme/api", "v2") == pushed.digest
+
+
+async def test_a_multi_platform_tag_answers_its_index_not_one_platforms_manifest(
+    registry: Registry, http: httpx.AsyncClient
+) -> None:
+    amd64 = await push_image(registry, "acme/web", "amd64", media_type=OCI_MANIFEST)
+    arm64 = await push_image(registry, "acme/web", "arm64", layer=b"arm64", media_type=OCI_MANIFEST)
+    index = await push_index(registry, "acme/web", "1.0", [amd64, arm64])
+    client = RegistryClient(http)
+    assert await client.manifest_digest(f"{registry.host}/acme/web", "1.0") == index.digest
+    assert index.digest not in (amd64.digest, arm64.digest)
 
 
 async def test_asking_by_digest_answers_the_same_digest(
