@@ -107,7 +107,7 @@ async def release_from_image(services: Services, routed: Routed) -> Outcome:
     """A pushed image: a release in each repository that declares it as a component."""
     event = routed.event
     package = event.package
-    if package is None or not package.image or not package.digest:
+    if package is None or not package.image or not package.tag:
         return None
     pushed = f"{package.host}/{package.image}" if package.host else package.image
     declared = await images.repositories_for_image(services.sessions, pushed)

@@ -8,8 +8,9 @@
   a CI run the payload cannot place.
 - A tag pushed and the host release published for the same tag plan the same draft (same name,
   commit and components): they make one release.
-- A registry push pins the pushed digest for its component; every other component is asked at
-  the same tag. A tag push, a host release or a CI run asks each component at its `tag:`
+- A registry push pins the pushed digest for its component (a push that does not say its digest,
+  as Gitea's package events do not, has it read from the registry like the rest); every other
+  component is asked at the same tag. A tag push, a host release or a CI run asks each component at its `tag:`
   template, rendered with the commit's values.
 - The name is `releases.name` rendered (default: the tag, else the short sha); the version is
   the tag without a leading "v" before a digit, else the short sha.
@@ -199,7 +200,7 @@ def _matching_rule(
                 return "ci", rule
         elif rule.registry is not None and event.kind is EventKind.PACKAGE:
             package, spec = event.package, components.get(rule.registry.component)
-            if package is None or spec is None or not package.digest or not package.image:
+            if package is None or spec is None or not package.image or not package.tag:
                 continue
             pushed = f"{package.host}/{package.image}" if package.host else package.image
             if image_matches(spec.image, pushed) and _globs(rule.registry.tags, package.tag):

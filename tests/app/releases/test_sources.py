@@ -189,3 +189,14 @@ def test_versions(tag: str | None, commit: str | None, version: str) -> None:
 )
 def test_image_names(declared: str, pushed: str, same: bool) -> None:
     assert image_matches(declared, pushed) is same
+
+
+def test_a_push_that_does_not_say_its_digest_has_it_read_later() -> None:
+    """Gitea's package events name the tag, not the digest."""
+    package = Package(host="registry.example.com", image="acme/web", tag="v4", action="push")
+    planned = _plan(_event(EventKind.PACKAGE, package=package))
+    assert planned is not None
+    assert planned.draft.components[0] == ComponentPin(
+        name="web", image="registry.example.com/acme/web", tag="v4"
+    )
+    assert not planned.draft.resolved
