@@ -19,7 +19,7 @@ from app.intake import http as intake
 from app.intake.writer import open_writer
 from app.logs import configure_logging
 from app.settings import Settings
-from app.web import pages, sign_in
+from app.web import pages, releases, sign_in
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep_forever
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *intake.routes,
             *health.routes,
             *pages.routes,
+            *releases.routes,
             *sign_in.routes,
             Mount(api.PREFIX, routes=api.routes),
         ],
