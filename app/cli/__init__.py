@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
-from app.cli import config, db, deliveries, receive, runs, secrets, serve
+from app.cli import (
+    components,
+    config,
+    db,
+    deliveries,
+    receive,
+    registries,
+    releases,
+    runs,
+    secrets,
+    serve,
+)
 
 __all__ = ["main"]
 
@@ -24,5 +35,8 @@ for command in (
     runs.run_pipeline,
     runs.runs_group,
     secrets.secrets_group,
+    releases.releases_group,
+    registries.registries_group,
+    components.components_group,
 ):
     main.add_command(command)
