@@ -16,7 +16,7 @@ from app.api.v1.auth import caller_of, require_repository, services_of
 from app.api.v1.components import declared_by
 from app.api.v1.errors import ApiError, NotFound, Unprocessable
 from app.api.v1.models import ApiModel, Commit, Digest, Line, TestResults
-from app.api.v1.operations import Operation, json_response, read_body, read_query
+from app.api.v1.operations import MAX_ID, Operation, json_response, read_body, read_query
 from app.api.v1.scope import repository_of, repository_query
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
@@ -255,6 +255,8 @@ async def index(request: Request) -> Response:
         if provider is not None:
             require_repository(caller, provider, repository)
     before = int(query.cursor) if query.cursor else None
+    if before is not None and before > MAX_ID:
+        before = None  # every id is below it
     found = await _page(services, caller, provider, repository, before, query.limit)
     more = len(found) > query.limit
     items = found[: query.limit]

@@ -134,6 +134,8 @@ async def test_releases_are_listed_newest_first_a_page_at_a_time(
 
     everything = await api.get("/api/v1/releases", headers=headers)
     assert [r["name"] for r in everything.json()["data"]["items"]][:2] == ["api-v1", "v1.4"]
+    beyond = await api.get("/api/v1/releases?cursor=9999999999", headers=headers)  # > int32
+    assert beyond.json()["data"] == everything.json()["data"]
     qualified = await api.get(
         "/api/v1/releases", params={"repository": "github:acme/api"}, headers=headers
     )
