@@ -15,6 +15,7 @@ from app.cli import (
     runs,
     secrets,
     serve,
+    service_accounts,
 )
 
 __all__ = ["main"]
@@ -38,5 +39,6 @@ for command in (
     releases.releases_group,
     registries.registries_group,
     components.components_group,
+    service_accounts.service_accounts_group,
 ):
     main.add_command(command)
