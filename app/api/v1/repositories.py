@@ -58,13 +58,15 @@ def known_hosts(settings: Settings) -> list[KnownHost]:
     return hosts
 
 
-def _host_and_path(url: str) -> tuple[str, str]:
+def _host_and_path(url: str) -> tuple[str, str, bool]:
+    """host[:port], the path, and whether it is a web URL (an SSH one's path has no root)."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https", "ssh", "git") and parts.hostname:
-        return _netloc(parts, web=parts.scheme in ("http", "https")), unquote(parts.path)
+        web = parts.scheme in ("http", "https")
+        return _netloc(parts, web=web), unquote(parts.path), web
     scp = _SCP.fullmatch(url)
     if scp and "/" not in scp["host"]:
-        return scp["host"].lower(), "/" + scp["path"]
+        return scp["host"].lower(), "/" + scp["path"], False
     raise UnknownRepository(
         f"{url!r} is not a repository URL: give it as https://<host>/<owner>/<name>, as CI "
         "has it (CI_PROJECT_URL, github.server_url/github.repository, GIT_URL)"
@@ -73,14 +75,16 @@ def _host_and_path(url: str) -> tuple[str, str]:
 
 def repository_of_url(settings: Settings, url: str) -> tuple[str, str]:
     """(provider, full name) of the repository at `url`; UnknownRepository saying why not."""
-    netloc, path = _host_and_path(url.strip())
+    netloc, path, web = _host_and_path(url.strip())
     hosts = known_hosts(settings)
     for host in hosts:
-        if host.netloc != netloc:
+        known = host.netloc if web else host.netloc.split(":")[0]  # SSH: the host alone
+        if known != netloc:
             continue
-        if host.root and not (path == host.root or path.startswith(host.root + "/")):
+        root = host.root if web else ""
+        if root and not (path == root or path.startswith(root + "/")):
             continue
-        name = path[len(host.root) :].strip("/").removesuffix(".git").removesuffix("/")
+        name = path[len(root) :].strip("/").removesuffix(".git").removesuffix("/")
         segments = name.split("/")
         least = 2
         if (
