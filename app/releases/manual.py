@@ -1,10 +1,10 @@
 """A release asked for by hand (`shipyard releases create`): the draft for a commit or tag,
 with the digests a person names for the components the repository's config declares.
 
-Naming a component means the config is read (at the default branch, through the provider):
-a component it does not declare is refused, and every component it declares is in the
-release — those not named are asked of the registry at their `tag:` for the commit, as a tag
-push would. Naming none makes a release that pins the commit (or tag) alone.
+The config is read (at the default branch, through the provider): every component it declares
+is in the release — those not named are asked of the registry at their `tag:` for the commit,
+as a tag push would — and a named component it does not declare is refused. A repository
+that declares no components gets a release that pins the commit (or tag) alone.
 """
 
 from __future__ import annotations
@@ -100,8 +100,7 @@ async def draft_by_hand(
     digests: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> ReleaseDraft:
-    """The release to create; NotReleasable saying what is wrong (the config is read only
-    when `digests` names components)."""
+    """The release to create; NotReleasable saying what is wrong."""
     commit = commit.lower() if commit else None
     _check(name, repository, commit, tag)
     if not (commit or tag or digests):
@@ -109,9 +108,8 @@ async def draft_by_hand(
     installation_id = await _installation(services, provider, repository)
     links = host_links(services.settings, provider, repository)
     url = links.tag(tag) if tag else links.commit(commit)
-    declared: dict[str, ComponentSpec] = {}
+    declared = await _declared(services, provider, repository, installation_id)
     if digests:
-        declared = await _declared(services, provider, repository, installation_id)
         unknown = sorted(set(digests) - set(declared))
         if unknown:
             listed = ", ".join(declared) or "none: it has no `components:`"

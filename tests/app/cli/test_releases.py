@@ -26,6 +26,7 @@ components:
 releases:
   from: [{tag: ["v*"]}]
 """
+PLAIN = 'releases: {from: [{tag: ["v*"]}]}\n'  # no components: a release pins its commit
 OLD, NEW = sha_of("old"), sha_of("new")
 WEB, WORKER = digest_of("web"), digest_of("worker")
 
@@ -57,17 +58,34 @@ def shipyard(migrated: str) -> Shipyard:
     return Shipyard(CliRunner(), env)
 
 
+def _github(configs: dict[str, str]) -> Iterator[respx.MockRouter]:
+    """GitHub with each repository's config; every status posted is answered 201 and recorded
+    (acme/web's routes are named `config` and `status`)."""
+    with respx.mock(assert_all_called=False) as mock:
+        for repo, text in configs.items():
+            api = f"https://api.github.com/repos/{repo}"
+            named = "" if repo == "acme/web" else f" {repo}"
+            mock.get(api).respond(200, json={"default_branch": "main"})
+            content = base64.b64encode(text.encode()).decode()
+            mock.get(
+                f"{api}/contents/.shipyard.yml", params={"ref": "main"}, name=f"config{named}"
+            ).respond(200, json={"type": "file", "encoding": "base64", "content": content})
+            mock.post(url__regex=rf"{api}/statuses/[0-9a-f]{{40}}", name=f"status{named}").respond(
+                201, json={}
+            )
+        yield mock
+
+
 @pytest.fixture
 def github() -> Iterator[respx.MockRouter]:
-    """GitHub with acme/web's config; every status posted is answered 201 and recorded."""
-    with respx.mock(assert_all_called=False) as mock:
-        mock.get(API, name="repository").respond(200, json={"default_branch": "main"})
-        content = base64.b64encode(CONFIG.encode()).decode()
-        mock.get(f"{API}/contents/.shipyard.yml", params={"ref": "main"}, name="config").respond(
-            200, json={"type": "file", "encoding": "base64", "content": content}
-        )
-        mock.post(url__regex=rf"{API}/statuses/[0-9a-f]{{40}}", name="status").respond(201, json={})
-        yield mock
+    """acme/web declares components."""
+    yield from _github({"acme/web": CONFIG})
+
+
+@pytest.fixture
+def plain_github() -> Iterator[respx.MockRouter]:
+    """acme/web and acme/api declare no components."""
+    yield from _github({"acme/web": PLAIN, "acme/api": PLAIN})
 
 
 def posted_statuses(mock: respx.MockRouter) -> list[tuple[str, dict[str, Any]]]:
@@ -78,15 +96,16 @@ def posted_statuses(mock: respx.MockRouter) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_a_release_of_a_commit_then_the_same_again_then_a_conflict(
-    shipyard: Shipyard, github: respx.MockRouter
+    shipyard: Shipyard, plain_github: respx.MockRouter
 ) -> None:
+    github = plain_github
     created = shipyard("releases", "create", "--repo", "acme/web", "--name", "v1.0.0",
                        "--commit", OLD, "--tag", "v1.0.0")  # fmt: skip
     assert created.exit_code == 0, created.output
     assert "release 1: v1.0.0 (version 1.0.0) — ready" in created.output
     assert "http://shipyard.test/releases/1" in created.output
     assert "components: none (pins its commit)" in created.output
-    assert not github.routes["config"].called  # no --component: the config is not needed
+    assert github.routes["config"].called  # it declares no components: none to resolve
     assert posted_statuses(github) == [
         (
             OLD,
@@ -122,8 +141,15 @@ def test_a_release_of_a_commit_then_the_same_again_then_a_conflict(
 def test_named_components_pin_their_digests_and_the_rest_are_found_by_their_tag(
     shipyard: Shipyard, github: respx.MockRouter
 ) -> None:
+    for image, tag, digest in [
+        ("web", OLD, digest_of("old web")),
+        ("worker", f"worker-{OLD[:12]}", digest_of("old worker")),
+    ]:
+        github.head(f"https://registry.example.com/v2/acme/{image}/manifests/{tag}").respond(
+            200, headers={"Docker-Content-Digest": digest}
+        )  # fmt: skip
     first = shipyard("releases", "create", "--repo", "acme/web", "--name", "first",
-                     "--commit", OLD)  # fmt: skip
+                     "--commit", OLD)  # every component found by its tag for OLD  # fmt: skip
     assert first.exit_code == 0, first.output
     between = [sha_of("a"), sha_of("b"), NEW]
     compare = github.get(f"{API}/compare/{OLD}...{NEW}").respond(
@@ -197,7 +223,9 @@ def test_an_unreachable_host_is_an_error_not_a_traceback(shipyard: Shipyard) -> 
     assert "Traceback" not in result.output
 
 
-def test_list_and_show_by_id_and_by_name(shipyard: Shipyard, github: respx.MockRouter) -> None:
+def test_list_and_show_by_id_and_by_name(
+    shipyard: Shipyard, plain_github: respx.MockRouter
+) -> None:
     for repo, name in [("acme/web", "v1"), ("acme/api", "v1"), ("acme/web", "v2\x1b[2J")]:
         made = shipyard("releases", "create", "--repo", repo, "--name", name, "--commit", OLD)
         assert made.exit_code == 0, made.output
