@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -181,6 +181,12 @@ async def revoke_account(sessions: SessionFactory, id_or_name: int | str) -> Ser
     return revoked
 
 
+_TABLE = ServiceAccount.__table__  # type: ignore[attr-defined]
+_BY_HASH = _TABLE.select().where(_TABLE.c.token_sha256 == bindparam("digest"))
+# One statement each, no transaction around them: a token's lookup is one round trip.
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
 async def authenticate(
     sessions: SessionFactory, token: str, *, now: datetime | None = None
 ) -> Caller:
@@ -191,8 +197,9 @@ async def authenticate(
     digest = hash_token(token)
     now = now or utcnow()
     async with sessions() as session:
-        query = select(ServiceAccount).where(ServiceAccount.token_sha256 == digest)
-        account = (await session.exec(query)).first()
+        connection = await session.connection(execution_options=_AUTOCOMMIT)
+        found = await connection.execute(_BY_HASH, {"digest": digest})
+        account = found.first()
         if account is None or not hmac.compare_digest(account.token_sha256, digest):
             raise Unauthenticated("the token is not valid")
         if account.revoked_at is not None:
@@ -202,20 +209,17 @@ async def authenticate(
             raise Unauthenticated(f"the token of {account.name!r} expired on {expires:%Y-%m-%d}")
         last = _aware(account.last_used_at)
         if last is None or now - last >= LAST_USE_EVERY:
-            await session.exec(
-                update(ServiceAccount)
+            await connection.execute(
+                update(_TABLE)
                 .where(
-                    col(ServiceAccount.id) == account.id,
+                    _TABLE.c.id == account.id,
                     or_(
-                        col(ServiceAccount.last_used_at).is_(None),
-                        col(ServiceAccount.last_used_at) <= now - LAST_USE_EVERY,
+                        _TABLE.c.last_used_at.is_(None),
+                        _TABLE.c.last_used_at <= now - LAST_USE_EVERY,
                     ),
                 )
                 .values(last_used_at=now)
-                .execution_options(synchronize_session=False)
             )
-            await session.commit()
-    assert account.id is not None
     return Caller(
         id=account.id,
         name=account.name,
