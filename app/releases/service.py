@@ -40,6 +40,7 @@ FINISH_RELEASE = "finish_release"
 RELEASE_CONTEXT = "shipyard/release"
 MAX_BACKOFF_SECONDS = 60.0
 ANNOUNCE_FOR_SECONDS = 3600.0  # a host that keeps failing: the status is given up after this
+FINISH_LEASE_SECONDS = 300.0  # a job holds a release this long; then the sweep may hand it on
 
 
 def release_url(public_url: str, release_id: int) -> str:
@@ -85,17 +86,25 @@ class _Missing:
 
 
 async def finish_release(services: Services, _attempt: int, release_id: int) -> None:
-    """The queue job: resolve what a release still misses, then announce it (module doc)."""
-    release = await store.get_release(services.sessions, release_id)
-    if release is None:
+    """The queue job: resolve what a release still misses, then announce it (module doc).
+    It goes on only once it holds the release (`store.claim_finishing`): a second job for it
+    stops, and one that fails lets the next take it at once."""
+    lease = timedelta(seconds=FINISH_LEASE_SECONDS)
+    if not await store.claim_finishing(services.sessions, release_id, lease=lease):
         return
-    if release.state == ReleaseState.RESOLVING:
-        if not await _resolve(services, release):
-            return
+    try:
         release = await store.get_release(services.sessions, release_id)
-        assert release is not None
-    if not release.announced:
+        if release is None:
+            return
+        if release.state == ReleaseState.RESOLVING:
+            if not await _resolve(services, release):
+                return
+            release = await store.get_release(services.sessions, release_id)
+            assert release is not None
         await _announce(services, release)
+    except Exception:
+        await store.set_next_try(services.sessions, release_id, utcnow())
+        raise
 
 
 async def _resolve(services: Services, release: Release) -> bool:

@@ -3,12 +3,11 @@ first), read newest first, and moved from resolving to ready or failed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
@@ -20,6 +19,7 @@ from app.releases.model import ReleaseDraft, differences
 __all__ = [
     "Conflict",
     "Stored",
+    "claim_finishing",
     "find_release",
     "get_release",
     "insert_release",
@@ -137,7 +137,6 @@ async def list_releases(
     *,
     provider: str | None = None,
     repository: str | None = None,
-    repositories: Sequence[tuple[str, str]] | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[Release]:
@@ -212,6 +211,26 @@ async def record_announcement(
             .values(announced=True, previous_id=previous_id, commits=commits, commits_more=more)
         )
         await session.commit()
+
+
+async def claim_finishing(sessions: SessionFactory, release_id: int, *, lease: timedelta) -> bool:
+    """Take the release's finishing for `lease`: one conditional UPDATE of its next try, so of
+    two jobs for one release (the one that made it and the one recovery hands over at a
+    worker's start) one goes on. False when it is announced, another job holds it, or its
+    deferred retry is not due yet (that retry will come)."""
+    now = utcnow()
+    async with sessions() as session:
+        result = await session.exec(
+            update(Release)
+            .where(
+                col(Release.id) == release_id,
+                ~col(Release.announced),
+                or_(col(Release.next_try_at).is_(None), col(Release.next_try_at) <= now),
+            )
+            .values(next_try_at=now + lease)
+        )
+        await session.commit()
+        return bool(result.rowcount)
 
 
 async def set_next_try(sessions: SessionFactory, release_id: int, at: datetime) -> None:

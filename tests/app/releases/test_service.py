@@ -4,6 +4,7 @@ failure, and the release is announced once, with the commits since the previous 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from app.db.models.base import utcnow
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
 from app.releases.model import ComponentPin, Creator, ReleaseDraft, SourceRef
+from app.releases.recovery import recover_releases
 from app.releases.registries import add_registry
 from app.releases.service import FINISH_RELEASE, RELEASE_CONTEXT, create_release, finish_release
 from app.services import Services
@@ -189,11 +191,61 @@ async def test_a_registry_asking_for_a_login_gets_the_servers_credential(
     assert done.state == ReleaseState.READY, done.error
 
 
+async def test_two_jobs_for_one_release_at_once_finish_it_once(
+    services: Services, host: Host, registry: Registry
+) -> None:
+    """The job that made the release, and the one recovery hands over when a worker starts
+    meanwhile (it hands over every release not announced yet): one of them finishes it."""
+    await push_image(registry, "acme/web", "v1")
+    await push_image(registry, "acme/worker", "v1")
+    release_id = (await create_release(services, _draft(registry, "v1", FIRST, "v1"))).release.id
+    assert await recover_releases(services, at_start=True) == 1
+    assert [job.function for job in _queued(services).jobs] == [FINISH_RELEASE, FINISH_RELEASE]
+
+    await asyncio.gather(*(finish_release(services, 1, release_id or 0) for _ in range(2)))
+
+    finished = await store.get_release(services.sessions, release_id or 0)
+    assert finished is not None
+    assert (finished.state, finished.announced) == (ReleaseState.READY, True)
+    assert [sha for sha, _ in host.statuses] == [FIRST]
+
+
+async def test_a_worker_starting_while_a_release_waits_adds_no_second_line_of_retries(
+    services: Services, host: Host, registry: Registry
+) -> None:
+    await push_image(registry, "acme/web", "v1")  # the worker image comes later
+    release_id = (await create_release(services, _draft(registry, "v1", FIRST, "v1"))).release.id
+    await finish_release(services, 1, release_id or 0)
+    _made, retry = _queued(services).jobs
+    waiting = await store.get_release(services.sessions, release_id or 0)
+    assert waiting is not None
+    assert waiting.state == ReleaseState.RESOLVING
+
+    assert await recover_releases(services, at_start=True) == 1  # a worker starts meanwhile
+    await finish_release(services, 1, release_id or 0)  # its job, before the retry is due
+    assert len(_queued(services).jobs) == 3  # it deferred nothing: one line of retries
+    still = await store.get_release(services.sessions, release_id or 0)
+    assert still is not None
+    assert still.next_try_at == waiting.next_try_at
+
+    worker = await push_image(registry, "acme/worker", "v1")
+    await _expire(services, release_id or 0)  # the retry is due
+    await finish_release(services, 1, release_id or 0)
+    finished = await store.get_release(services.sessions, release_id or 0)
+    assert finished is not None
+    assert finished.state == ReleaseState.READY
+    assert {c["name"]: c["digest"] for c in finished.components}["worker"] == worker.digest
+    assert [sha for sha, _ in host.statuses] == [FIRST]
+    assert retry.defer > 0
+
+
 async def _expire(services: Services, release_id: int) -> None:
+    """The wait is over, and the deferred retry due."""
+    past = utcnow() - timedelta(seconds=1)
     async with services.sessions() as session:
         await session.exec(
             update(Release)
             .where(col(Release.id) == release_id)
-            .values(wait_until=utcnow() - timedelta(seconds=1))
+            .values(wait_until=past, next_try_at=past)
         )
         await session.commit()
