@@ -124,9 +124,9 @@ async def record_build(
 ) -> tuple[CiBuild, bool]:
     """The build recorded (True), or the one recorded first under its id (False)."""
     async with sessions() as session:
-        dialect = (await session.connection()).dialect.name
-        result = await session.execute(_INSERT[dialect].values(_row(report, release_id)))
-        new_id = result.scalar_one_or_none()
+        connection = await session.connection()
+        statement = _INSERT[connection.dialect.name].values(_row(report, release_id))
+        new_id = (await connection.execute(statement)).scalar_one_or_none()
         await session.commit()
     found = await find_build(sessions, report.provider, report.repository, report.build_id)
     assert found is not None, "a build that blocked an insert is gone"

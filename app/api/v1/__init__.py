@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Mount, Router
 from app.api.v1 import ci_events, releases, service_accounts
 from app.api.v1.edge import ApiEdge
 from app.api.v1.openapi import openapi_operation
-from app.api.v1.operations import Operation, route_of
+from app.api.v1.operations import Operation, routes_of
 
 __all__ = ["operations", "routes"]
 
@@ -26,6 +26,4 @@ operations: list[Operation] = [
     openapi_operation(_operations),
 ]
 
-routes: list[BaseRoute] = [
-    Mount("", app=ApiEdge(Router(routes=[route_of(operation) for operation in operations])))
-]
+routes: list[BaseRoute] = [Mount("", app=ApiEdge(Router(routes=list(routes_of(operations)))))]

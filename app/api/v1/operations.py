@@ -5,7 +5,7 @@ OpenAPI document are both made from it, so the document describes what is valida
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -17,7 +17,7 @@ from starlette.routing import Route
 from app.api.v1.errors import ApiError, Unprocessable, from_validation
 from app.api.v1.models import ApiModel, ErrorBody
 
-__all__ = ["Operation", "json_response", "read_body", "read_query", "route_of"]
+__all__ = ["Operation", "json_response", "read_body", "read_query", "routes_of"]
 
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -60,15 +60,29 @@ class Operation:
         return dict(sorted(found.items()))
 
 
-def route_of(operation: Operation) -> Route:
-    """The Starlette route; an id out of range is answered 404 before the endpoint runs."""
-    path = operation.path
-    for name in operation.path_ids:
-        path = path.replace("{" + name + "}", "{" + name + ":int}")
-    endpoint = operation.endpoint
-    if operation.path_ids:
-        endpoint = _ids_in_range(operation.path_ids, endpoint)
-    return Route(path, endpoint, methods=[operation.method], name=operation.operation_id)
+def routes_of(operations: Sequence[Operation]) -> list[Route]:
+    """One Starlette route per path, answering each method with its operation's endpoint (so
+    a 405 lists every method the path has); an id out of range is 404 before the endpoint."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for operation in operations:
+        path = operation.path
+        for name in operation.path_ids:
+            path = path.replace("{" + name + "}", "{" + name + ":int}")
+        endpoint = operation.endpoint
+        if operation.path_ids:
+            endpoint = _ids_in_range(operation.path_ids, endpoint)
+        by_path.setdefault(path, {})[operation.method] = endpoint
+    return [
+        Route(path, _by_method(methods), methods=list(methods)) for path, methods in by_path.items()
+    ]
+
+
+def _by_method(endpoints: Mapping[str, Endpoint]) -> Endpoint:
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return dispatch
 
 
 def _ids_in_range(names: tuple[str, ...], endpoint: Endpoint) -> Endpoint:
