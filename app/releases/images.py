@@ -4,6 +4,7 @@ config (`remember_components`); `shipyard components refresh` rebuilds it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,11 @@ from app.releases.sources import image_matches
 __all__ = ["Declared", "components_of_repository", "remember_components", "repositories_for_image"]
 
 _Key = tuple[str, str]
-_known: dict[_Key, tuple[tuple[tuple[str, str, str], ...], int | None]] = {}
+_Shape = tuple[tuple[tuple[str, str, str], ...], int | None]
+# What this process last wrote per repository, and when: a write is skipped while the same
+# shape was written less than KNOWN_SECONDS ago (another process may have written since).
+KNOWN_SECONDS = 300.0
+_known: dict[_Key, tuple[_Shape, float]] = {}
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,13 @@ async def remember_components(
     components: Mapping[str, ComponentSpec],
     installation_id: int | None,
 ) -> bool:
-    """Record what `repository` declares now; False (and no write) when nothing changed since
-    this process last recorded it."""
+    """Record what `repository` declares now; False (and no write) when this process recorded
+    the same within the last KNOWN_SECONDS."""
     key = (provider, repository)
-    shape = tuple(sorted((name, spec.image, spec.tag) for name, spec in components.items()))
-    if _known.get(key) == (shape, installation_id):
+    declared = tuple(sorted((name, spec.image, spec.tag) for name, spec in components.items()))
+    shape: _Shape = (declared, installation_id)
+    known = _known.get(key)
+    if known is not None and known[0] == shape and time.monotonic() - known[1] < KNOWN_SECONDS:
         return False
     async with sessions() as session:
         await session.exec(
@@ -51,7 +58,7 @@ async def remember_components(
                 col(RepositoryComponent.repository) == repository,
             )
         )
-        for name, image, tag in shape:
+        for name, image, tag in declared:
             session.add(
                 RepositoryComponent(
                     provider=provider,
@@ -64,7 +71,7 @@ async def remember_components(
                 )
             )
         await session.commit()
-    _known[key] = (shape, installation_id)
+    _known[key] = (shape, time.monotonic())
     return True
 
 

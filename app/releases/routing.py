@@ -97,7 +97,8 @@ async def release_from_event(services: Services, routed: Routed) -> Outcome:
     if config is None or event.kind is EventKind.PUSH:
         return None
     commit = None
-    if event.kind is EventKind.RELEASE and not event.sha and event.tag:
+    wants_releases = any(rule.release for rule in releases_of(config).from_)
+    if event.kind is EventKind.RELEASE and not event.sha and event.tag and wants_releases:
         commit = await _commit_of_tag(provider, repo, event.tag)
     return await _make(services, routed, config, provider=event.provider, repo=repo, commit=commit)
 

@@ -90,17 +90,24 @@ def real_sha(sha: str | None) -> str | None:
 
 def push(o: Obj, *, tag_push: bool = False) -> Parts:
     """A push of any host: before/after/ref. A zero `after` deletes the ref, a zero `before`
-    creates it; `sha` is then None and `action` says "deleted" or "created"."""
+    creates it; `sha` is then None and `action` says "deleted" or "created".
+
+    For a tag, `sha` is the tagged commit: an annotated tag's `after` is the tag object, so the
+    commit comes from `head_commit.id` (GitHub, Gitea) or `checkout_sha` (GitLab) when sent."""
     ref = full_ref(o.ref("ref"))
     before, after = o.sha("before"), o.sha("after")
     action = "deleted" if _zero(after) else "created" if _zero(before) else None
+    is_tag = tag_push or ref.tag is not None
+    commit = after
+    if is_tag and not _zero(after):
+        commit = first(o.obj("head_commit").sha("id"), o.sha("checkout_sha"), after)
     return {
-        "kind": EventKind.TAG if tag_push or ref.tag is not None else EventKind.PUSH,
+        "kind": EventKind.TAG if is_tag else EventKind.PUSH,
         "action": action,
         "ref": ref.ref,
         "branch": ref.branch,
         "tag": ref.tag,
-        "sha": real_sha(after),
+        "sha": real_sha(commit),
         "before": real_sha(before),
     }
 

@@ -92,6 +92,14 @@ def test_push_of_a_new_tag_is_kind_tag() -> None:
     )
 
 
+def test_an_annotated_tag_is_the_commit_it_tags() -> None:
+    """`after` is the tag object's sha; `head_commit` is the commit a release is of."""
+    payload = load("push-tag")
+    payload["after"], payload["head_commit"] = "c" * 40, {"id": A}
+    event = github("push", payload)
+    assert (event.kind, event.tag, event.sha) == (EventKind.TAG, "v1.2.0", A)
+
+
 def test_branch_deletion_is_a_push_with_no_sha() -> None:
     assert github("push", load("push-branch-deleted")) == expected(
         EventKind.PUSH,

@@ -100,6 +100,14 @@ def test_tag_push() -> None:
     )
 
 
+def test_an_annotated_tag_is_the_commit_it_tags() -> None:
+    """GitLab's `checkout_sha` is the tagged commit; `after` an annotated tag's object."""
+    payload = load("tag-push")
+    payload["after"], payload["checkout_sha"] = "c" * 40, A
+    event = gitlab("Tag Push Hook", payload)
+    assert (event.kind, event.tag, event.sha) == (EventKind.TAG, "v1.2.0", A)
+
+
 def test_branch_deletion_is_a_push_with_no_sha() -> None:
     event = gitlab("Push Hook", load("push-branch-deleted"))
     assert (event.kind, event.action, event.sha) == (EventKind.PUSH, "deleted", None)
