@@ -28,7 +28,7 @@ async def caller_of(request: Request, permission: Permission) -> Caller:
     header = request.headers.get("authorization")
     if header is None:
         raise Unauthorized("an Authorization: Bearer shipyard_sa_… header is required")
-    if not header[: len(_SCHEME)].lower() == _SCHEME:
+    if header[: len(_SCHEME)].lower() != _SCHEME:
         raise Unauthorized("the Authorization header must be Bearer and a service-account token")
     try:
         caller = await authenticate(services_of(request).sessions, header[len(_SCHEME) :].strip())

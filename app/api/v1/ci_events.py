@@ -17,14 +17,14 @@ from app.api.v1.components import declared_by
 from app.api.v1.errors import ApiError, Unprocessable
 from app.api.v1.models import ApiModel, Commit, Digest, Line, TestResults
 from app.api.v1.operations import Operation, json_response, read_body
-from app.api.v1.releases import ReleaseOut, release_out
+from app.api.v1.releases import ReleaseOut, created_release, release_out
 from app.api.v1.scope import repository_of, require_allowed
 from app.db.models.releases import CiBuild, Release
 from app.pipelines.triggers import normalise_pipeline_status
 from app.releases import builds, images, store
 from app.releases.config import ReleasesConfig
+from app.releases.links import host_links
 from app.releases.model import Creator
-from app.releases.service import create_release
 from app.releases.sources import PlanError, draft_for_commit
 from app.services import Services
 
@@ -180,20 +180,16 @@ async def _release_of(
             creator=Creator(kind="service_account", name=caller.name),
             commit=report.commit,
             branch=report.branch,
+            url=host_links(services.settings, report.provider, report.repository).commit(
+                report.commit
+            ),
             digests=builds.digests_of_artifacts(declared.components, report.artifacts),
             metadata={key: value for key, value in metadata.items() if value is not None},
             installation_id=declared.installation_id,
         )
-        stored = await create_release(services, draft)
     except PlanError as error:
         raise Unprocessable("body", str(error), code="not_releasable") from None
-    except store.Conflict as conflict:
-        raise ApiError(
-            409,
-            "release_conflict",
-            f"the build's release {conflict.release.name!r} exists with other content",
-            differences=conflict.differences,
-        ) from None
+    stored = await created_release(services, draft)
     return stored.release, None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from app.api.v1.errors import ApiError
 from app.releases import images
 from app.releases.config import ComponentSpec, ReleasesConfig, components_of, releases_of
+from app.releases.known import known_repositories
 from app.releases.routing import read_config
 from app.repo_config.errors import ConfigError
 from app.services import Services
@@ -68,8 +69,9 @@ async def declared_by(
 
 
 async def _read_config(services: Services, provider: str, repository: str) -> Declared:
-    indexed = await images.components_of_repository(services.sessions, provider, repository)
-    installation_id = indexed[0].installation_id if indexed else None
+    # The GitHub App installation Shipyard last saw the repository through, if any.
+    known = await known_repositories(services.sessions, provider=provider, repository=repository)
+    installation_id = known[0].installation_id if known else None
     client = services.providers(provider, installation_id)
     where = f"{provider}:{repository}"
     try:

@@ -21,12 +21,13 @@ from app.api.v1.scope import repository_of, repository_query
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
 from app.releases.config import ReleasesConfig
+from app.releases.links import host_links
 from app.releases.model import Creator, ReleaseDraft
 from app.releases.service import create_release
 from app.releases.sources import PlanError, draft_for_commit
 from app.services import Services
 
-__all__ = ["ReleaseOut", "operations", "release_out"]
+__all__ = ["ReleaseOut", "created_release", "operations", "release_out"]
 
 CREATE = Permission("releases", "create")
 READ = Permission("releases", "read")
@@ -201,6 +202,7 @@ async def create(request: Request) -> Response:
                 code="unknown_component",
             )
     metadata = body.metadata.model_dump(exclude_none=True)
+    links = host_links(services.settings, provider, repository)
     try:
         draft = draft_for_commit(
             provider=provider,
@@ -211,6 +213,7 @@ async def create(request: Request) -> Response:
             commit=source.commit,
             tag=source.tag,
             branch=source.branch,
+            url=links.tag(source.tag) if source.tag else links.commit(source.commit),
             name=body.name,
             digests={c.component_id: c.digest for c in body.components},
             metadata=metadata or {"triggered_by": f"service account {caller.name}"},
@@ -218,21 +221,24 @@ async def create(request: Request) -> Response:
         )
     except PlanError as error:
         raise Unprocessable("body", str(error), code="not_releasable") from None
-    return await _created(services, draft)
+    stored = await created_release(services, draft)
+    return json_response(release_out(stored.release), 201 if stored.created else 200)
 
 
-async def _created(services: Services, draft: ReleaseDraft) -> Response:
+async def created_release(services: Services, draft: ReleaseDraft) -> store.Stored:
+    """The release created (or the same one found); 409 with the differences when its name is
+    taken by other content."""
     try:
-        stored = await create_release(services, draft)
+        return await create_release(services, draft)
     except store.Conflict as conflict:
         raise ApiError(
             409,
             "release_conflict",
-            f"release {conflict.release.name!r} (id {conflict.release.id}) exists with other "
-            "content; give it another name",
+            f"release {conflict.release.name!r} (id {conflict.release.id}) of "
+            f"{draft.source.provider}:{draft.source.repository} exists with other content; "
+            "give it another name",
             differences=conflict.differences,
         ) from None
-    return json_response(release_out(stored.release), 201 if stored.created else 200)
 
 
 async def show(request: Request) -> Response:

@@ -78,6 +78,7 @@ async def test_a_successful_build_makes_the_release_from_its_artifacts(
     assert release["name"] == COMMIT[:12]
     assert release["source"]["commit"] == COMMIT
     assert release["source"]["branch"] == "main"
+    assert release["source"]["url"] == f"https://github.com/acme/web/commit/{COMMIT}"
     assert release["components"] == [
         {"name": "web", "image": WEB_IMAGE, "digest": DIGEST_WEB, "tag": None},
         {"name": "worker", "image": WORKER_IMAGE, "digest": None, "tag": f"main-{COMMIT[:12]}"},

@@ -52,7 +52,7 @@ async def test_a_release_is_created_read_and_created_again_as_itself(
         "commit": COMMIT,
         "tag": "v1.2.0",
         "branch": "main",
-        "url": None,
+        "url": "https://github.com/acme/web/tree/v1.2.0",
     }
     assert release["components"] == [
         {"name": "web", "image": WEB_IMAGE, "digest": DIGEST_WEB, "tag": None},
