@@ -83,10 +83,13 @@ class CiRule(FrozenModel):
 
 
 def _list_shorthand(key: str) -> BeforeValidator:
-    """`tag: [v*]` is `tag: {tags: [v*]}`; `ci: {…}` stays as written."""
+    """`tag: [v*]` is `tag: {tags: [v*]}`, and `tag: v*` is `tag: [v*]`; `ci: {…}` stays as
+    written."""
 
     def expand(value: object) -> object:
-        return {key: value} if isinstance(value, list | str) else value
+        if isinstance(value, str):
+            return {key: [value]}
+        return {key: value} if isinstance(value, list) else value
 
     return BeforeValidator(expand)
 

@@ -198,7 +198,11 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
         "sha": "ee0a3fb31ac16e11b9dbb596ad16d4af654d08f8",
     },
     ("gitlab/system-push-event.json", "System Hook"): {"branch": "master", "sha": GL_PUSH_SHA},
-    ("gitlab/system-tag-event.json", "System Hook"): {"tag": "v1.0.0", "sha": GL_TAG_SHA},
+    # The system hook's sample is of an annotated tag: its checkout_sha is the tagged commit.
+    ("gitlab/system-tag-event.json", "System Hook"): {
+        "tag": "v1.0.0",
+        "sha": "5937ac0a7beb003549fc5fd26fc247adbce4a52e",
+    },
     ("gitlab/system-merge-request-event.json", "System Hook"): {
         "pull_request.number": 1,
         "pull_request.head_sha": "ba3e0d8ff79c80d5b0bbb4f3e2e343e0aaa662b7",

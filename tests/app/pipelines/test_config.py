@@ -184,7 +184,9 @@ def test_full_example() -> None:
     assert release.steps[0].config == {"targets": ["web-1", "web-2"], "strategy": {"batch_size": 2}}
 
     sections = REPO_CONFIG.sections
-    assert sections["releases"].of(config) == {"from": [{"tag": "v*"}]}
+    [rule] = sections["releases"].of(config).from_
+    assert rule.tag is not None
+    assert rule.tag.tags == ("v*",)  # one glob is a list of one
     assert sections["environments"].of(config) == {"staging": {"auto_deploy": True}}
     assert sections["chatops"].of(config) == {"prefix": "/"}
 
@@ -352,7 +354,7 @@ def test_unknown_keys_at_every_level() -> None:
 def test_unknown_key_without_a_close_match_lists_the_keys() -> None:
     assert problems("colour: blue\n") == [
         ".shipyard.yml:1: colour: unknown key 'colour'; "
-        "expected one of: pipelines, releases, environments, chatops, pull_requests"
+        "expected one of: pipelines, components, releases, environments, chatops, pull_requests"
     ]
 
 
@@ -803,14 +805,14 @@ def test_config_error_carries_problems_and_formats_one_per_line() -> None:
             5,
             "colour",
             "unknown key 'colour'; "
-            "expected one of: pipelines, releases, environments, chatops, pull_requests",
+            "expected one of: pipelines, components, releases, environments, chatops, pull_requests",
         ),
     ]
     assert str(error).splitlines() == [
         "repo/.shipyard.yml:4: pipelines.p.steps[0].type: unknown step type 'nope'; "
         "expected one of: deploy, post_comment, run_command",
         "repo/.shipyard.yml:5: colour: unknown key 'colour'; "
-        "expected one of: pipelines, releases, environments, chatops, pull_requests",
+        "expected one of: pipelines, components, releases, environments, chatops, pull_requests",
     ]
 
 

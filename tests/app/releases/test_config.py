@@ -95,3 +95,12 @@ def test_a_registry_rule_naming_a_declared_component_is_valid() -> None:
     [rule] = releases_of(config).from_
     assert rule.registry is not None
     assert rule.registry.tags is None
+
+
+def test_one_glob_or_word_is_a_list_of_one() -> None:
+    releases = releases_of(parse_config("releases: {from: [{tag: v*}, {release: published}]}"))
+    tag, release = releases.from_
+    assert tag.tag is not None
+    assert tag.tag.tags == ("v*",)
+    assert release.release is not None
+    assert release.release.actions == ("published",)
