@@ -33,9 +33,11 @@ __all__ = [
 
 _TABLE = Release.__table__  # type: ignore[attr-defined]
 _INSERT = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(*_TABLE.c),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(*_TABLE.c),
 }
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 @dataclass(frozen=True)
@@ -93,17 +95,18 @@ async def insert_release(
     Conflict when one exists with other content. Safe under concurrent requests: the unique
     index on (provider, repository, name) lets one insert win; the others read it."""
     async with sessions() as session:
-        dialect = (await session.connection()).dialect.name
-        result = await session.exec(
-            _INSERT[dialect].values(row_of(draft, state=state, wait_until=wait_until))
+        # One statement, no transaction around it (no BEGIN and COMMIT round trips); the values
+        # as parameters, not .values(), so the statement stays one cached compilation.
+        connection = await session.connection(execution_options=_AUTOCOMMIT)
+        result = await connection.execute(
+            _INSERT[connection.dialect.name], row_of(draft, state=state, wait_until=wait_until)
         )
-        new_id = result.scalar_one_or_none()
-        await session.commit()
+        inserted = result.first()
     source = draft.source
-    if new_id is not None:
-        release = await get_release(sessions, new_id)
-        assert release is not None
-        return Stored(release, created=True)
+    if inserted is not None:  # the row as stored, from RETURNING: no second read
+        values = dict(inserted._mapping)
+        values["build"] = values.pop("metadata")
+        return Stored(Release(**values), created=True)
     existing = await find_release(sessions, source.provider, source.repository, draft.name)
     assert existing is not None, "a release that blocked an insert is gone"
     found = differences(
