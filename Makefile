@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-pipelines bench-sandbox clean
+.PHONY: run test bench bench-pipelines bench-sandbox bench-releases clean
 
 $(BIN)/shipyard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench-pipelines: $(BIN)/shipyard
 
 bench-sandbox: $(BIN)/shipyard
 	$(BIN)/python -m bench.sandbox
+
+bench-releases: $(BIN)/shipyard
+	$(BIN)/python -m bench.releases $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
