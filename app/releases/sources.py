@@ -10,8 +10,8 @@
   commit and components): they make one release.
 - A registry push pins the pushed digest for its component (a push that does not say its digest,
   as Gitea's package events do not, has it read from the registry like the rest); every other
-  component is asked at the same tag. A tag push, a host release or a CI run asks each component at its `tag:`
-  template, rendered with the commit's values.
+  component is asked at the same tag. A tag push, a host release or a CI run asks each
+  component at its `tag:` template, rendered with the commit's values.
 - The name is `releases.name` rendered (default: the tag, else the short sha); the version is
   the tag without a leading "v" before a digit, else the short sha.
 """

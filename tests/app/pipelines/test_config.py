@@ -805,7 +805,8 @@ def test_config_error_carries_problems_and_formats_one_per_line() -> None:
             5,
             "colour",
             "unknown key 'colour'; "
-            "expected one of: pipelines, components, releases, environments, chatops, pull_requests",
+            "expected one of: pipelines, components, releases, environments, chatops, "
+            "pull_requests",
         ),
     ]
     assert str(error).splitlines() == [
