@@ -4,12 +4,10 @@ TCP to uvicorn serving the app; each event is its own stored delivery, the manif
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from app.db.models.deliveries import Delivery
 from app.main import create_app
-from app.settings import Settings
 from tests.support.database import stored
 from tests.support.http import serving
 from tests.support.registry import (
@@ -20,19 +18,13 @@ from tests.support.registry import (
     push_image,
 )
 from tests.support.settings import make_settings
+from tests.support.waiting import until
 
 FINISHED = {"processed", "ignored", "failed"}
 
 
-async def finished_deliveries(settings: Settings, count: int) -> list[Delivery]:
-    """The stored deliveries once `count` of them are finished (at most about 20 s)."""
-    rows: list[Delivery] = []
-    for _ in range(400):
-        rows = await stored(settings)
-        if len(rows) >= count and all(row.status in FINISHED for row in rows):
-            return rows
-        await asyncio.sleep(0.05)
-    return rows
+def finished(rows: list[Delivery], count: int) -> bool:
+    return len(rows) >= count and all(row.status in FINISHED for row in rows)
 
 
 async def test_a_push_to_a_real_registry_is_one_delivery_per_event(
@@ -47,7 +39,7 @@ async def test_a_push_to_a_real_registry_is_one_delivery_per_event(
             pushed = await push_image(registry, "acme/web", "1.0")
             oci = await push_image(registry, "acme/api", "2.0", media_type=OCI_MANIFEST)
             # Each push is three events: its config blob, its layer blob, its manifest.
-            rows = await finished_deliveries(settings, 6)
+            rows = await until(lambda: stored(settings), lambda rows: finished(rows, 6))
 
     assert len(rows) == 6, [(row.event, row.status) for row in rows]
     assert {row.provider for row in rows} == {"registry"}

@@ -4,7 +4,6 @@ registry computed, and its other component is read from the same registry by its
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tests.support.registry import (
     push_image,
 )
 from tests.support.settings import make_settings
+from tests.support.waiting import until
 
 API = "https://api.github.com/repos/acme/web"
 
@@ -46,17 +46,6 @@ async def _releases(settings: Settings) -> list[Release]:
             return list((await session.exec(select(Release))).all())
     finally:
         await engine.dispose()
-
-
-async def _finished(settings: Settings) -> list[Release]:
-    """The releases once one is no longer resolving (at most about 20 s)."""
-    found: list[Release] = []
-    for _ in range(400):
-        found = await _releases(settings)
-        if found and all(r.state != ReleaseState.RESOLVING and r.announced for r in found):
-            return found
-        await asyncio.sleep(0.05)
-    return found
 
 
 async def test_a_real_registry_push_makes_the_release_with_its_digest(
@@ -91,7 +80,13 @@ async def test_a_real_registry_push_makes_the_release_with_its_digest(
                 )
                 worker = await push_image(registry, "acme/worker", "v1")
                 web = await push_image(registry, "acme/web", "v1")
-                found = await _finished(settings)
+                found = await until(
+                    lambda: _releases(settings),
+                    lambda rows: (
+                        bool(rows)
+                        and all(r.state != ReleaseState.RESOLVING and r.announced for r in rows)
+                    ),
+                )
 
     [release] = found
     assert release.state == ReleaseState.READY, release.error
