@@ -14,13 +14,12 @@ from typing import Any
 
 from app.pipelines import reporting
 from app.pipelines.config import PipelineConfig, pipelines_of
-from app.pipelines.config.references import GRANTS
+from app.pipelines.default_config import read_default_config
 from app.pipelines.gate import Admitted, admit
 from app.pipelines.launch import launch, new_run
 from app.pipelines.triggers import TriggerMatch, match_pipelines
 from app.repo_config.errors import ConfigError
 from app.routing.router import Outcome, Routed, Router
-from app.secrets.definitions import SecretGrants, all_definitions
 from app.services import Services
 from providers.base import Provider
 from providers.errors import NotConfigured, ProviderError
@@ -59,17 +58,14 @@ async def _start(
 ) -> dict[str, Any]:
     event = routed.event
     assert event.repository is not None
-    branch = event.repository.default_branch or await provider.default_branch(repo)
-    on_default = event.kind is EventKind.PUSH and event.branch == branch
-    definitions = await all_definitions(services.sessions)
-    grants = SecretGrants.for_repository(definitions.values(), event.provider, repo.full_name)
     try:
-        config = await services.config_cache.get(
+        config = await read_default_config(
+            services,
             provider,
+            event.provider,
             repo,
-            branch=branch,
-            sha=event.sha if on_default else None,
-            context={GRANTS: grants},
+            default_branch=event.repository.default_branch,
+            event=event,
         )
     except ConfigError as error:
         outcome: dict[str, Any] = {"config_error": str(error)}

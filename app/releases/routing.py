@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.pipelines.config.references import GRANTS
+from app.pipelines.default_config import read_default_config
 from app.releases import images
 from app.releases.config import components_of, releases_of
 from app.releases.model import Creator
@@ -21,7 +21,6 @@ from app.releases.store import Conflict
 from app.repo_config.errors import ConfigError
 from app.repo_config.schema import RepoConfig
 from app.routing.router import Outcome, Routed, Router
-from app.secrets.definitions import SecretGrants, all_definitions
 from app.services import Services
 from providers.base import Provider
 from providers.errors import NotConfigured, NotFound
@@ -43,21 +42,12 @@ async def read_config(
     *,
     default_branch: str | None,
     installation_id: int | None,
-    pushed: Event | None = None,
+    event: Event | None = None,
 ) -> RepoConfig | None:
-    """The repository's config at its default branch (cached), its components remembered.
-    `pushed`: a push event, whose commit is the config's when it is to the default branch
-    (the key the pipelines feature reads it by, so the read is shared)."""
-    branch = default_branch or await provider.default_branch(repo)
-    on_default = pushed is not None and pushed.branch == branch
-    definitions = await all_definitions(services.sessions)
-    grants = SecretGrants.for_repository(definitions.values(), provider_name, repo.full_name)
-    config = await services.config_cache.get(
-        provider,
-        repo,
-        branch=branch,
-        sha=pushed.sha if pushed is not None and on_default else None,
-        context={GRANTS: grants},
+    """The repository's config at its default branch, read as the pipelines read it (one read
+    serves both), its components remembered in the image index."""
+    config = await read_default_config(
+        services, provider, provider_name, repo, default_branch=default_branch, event=event
     )
     declared = components_of(config) if config is not None else {}
     await images.remember_components(
@@ -88,7 +78,7 @@ async def release_from_event(services: Services, routed: Routed) -> Outcome:
             repo,
             default_branch=event.repository.default_branch,
             installation_id=event.installation_id,
-            pushed=event if event.kind is EventKind.PUSH else None,
+            event=event,
         )
     except ConfigError:
         return {"note": "the config is invalid (see shipyard/config)"}
