@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, Update, func, or_, update
+from sqlalchemy import Table, Update, func, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import SQLModel, col, select
 
 from app.db.engine import SessionFactory
+from app.db.inserts import insert_new
 from app.db.models.base import utcnow
 from app.db.models.deliveries import MOVES, Delivery, DeliveryStatus
 
@@ -54,10 +54,7 @@ _DEFAULTS: dict[str, Any] = {
 # for a list of rows: SQLAlchemy's "insertmanyvalues" sends one multi-row `VALUES (…), (…)` per
 # batch, and the statement compiles once (it is cached) whatever the batch's size.
 _RETURNING = (_TABLE.c.id, _TABLE.c.provider, _TABLE.c.delivery_id)
-_STATEMENTS: dict[str, Executable] = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(*_RETURNING),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(*_RETURNING),
-}
+_STATEMENTS = insert_new(_TABLE, *_RETURNING)
 
 
 async def insert_many(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[Stored]:

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
 from app.db.engine import SessionFactory
+from app.db.inserts import insert_new
 from app.db.models.base import utcnow
 from app.db.models.releases import CiBuild
 from app.globs import match_glob
@@ -34,10 +34,7 @@ __all__ = [
 ]
 
 _TABLE = CiBuild.__table__  # type: ignore[attr-defined]
-_INSERT = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
-}
+_INSERT = insert_new(_TABLE, _TABLE.c.id)
 
 
 @dataclass(frozen=True)
@@ -125,8 +122,9 @@ async def record_build(
     """The build recorded (True), or the one recorded first under its id (False)."""
     async with sessions() as session:
         connection = await session.connection()
-        statement = _INSERT[connection.dialect.name].values(_row(report, release_id))
-        new_id = (await connection.execute(statement)).scalar_one_or_none()
+        statement = _INSERT[connection.dialect.name]
+        inserted = await connection.execute(statement, _row(report, release_id))
+        new_id = inserted.scalar_one_or_none()
         await session.commit()
     found = await find_build(sessions, report.provider, report.repository, report.build_id)
     assert found is not None, "a build that blocked an insert is gone"

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from app.db.engine import SessionFactory
+from app.db.inserts import insert_new
 from app.db.models.base import utcnow
 from app.db.models.releases import MOVES, Release, ReleaseState
 from app.releases.model import ReleaseDraft, differences
@@ -32,10 +32,7 @@ __all__ = [
 ]
 
 _TABLE = Release.__table__  # type: ignore[attr-defined]
-_INSERT = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(*_TABLE.c),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(*_TABLE.c),
-}
+_INSERT = insert_new(_TABLE)
 
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
