@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import math
 import os
-import platform
 import secrets
 import signal
 import subprocess
@@ -25,7 +24,6 @@ import tempfile
 from collections.abc import Coroutine, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -364,14 +362,7 @@ def run(config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {
         "started_at": started,
         "code": code,
-        "machine": {
-            "cpus": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "versions": ", ".join(
-                f"{name} {version(name)}" for name in ("uvicorn", "starlette", "httpx")
-            ),
-        },
+        "machine": services.machine("uvicorn", "starlette", "httpx"),
         "config": asdict(config),
         "probot": asdict(peer) if not isinstance(peer, str) else {"not_measured": peer},
         "rows": rows,

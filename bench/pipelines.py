@@ -29,7 +29,6 @@ import inspect
 import itertools
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -44,7 +43,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -1235,15 +1233,7 @@ def run(config: Config) -> dict[str, Any]:
         "started_at": started,
         "code": services.code_under_test(),
         "elapsed_s": round(time.perf_counter() - clock, 1),
-        "machine": {
-            "cpus": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "versions": ", ".join(
-                f"{name} {version(name)}"
-                for name in ("arq", "redis", "SQLAlchemy", "asyncpg", "aiosqlite", "httpx")
-            ),
-        },
+        "machine": services.machine("arq", "redis", "SQLAlchemy", "asyncpg", "aiosqlite", "httpx"),
         "config": {**asdict(config), "worker_options": config.worker_options},
         "targets": {
             "engine": f"<= {STEP_TARGET_MS:g} ms of worker CPU per no-op step",

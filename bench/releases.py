@@ -20,8 +20,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
-import platform
 import secrets
 import signal
 import sys
@@ -359,11 +357,7 @@ def run(config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {
         "started_at": started,
         "code": code,
-        "machine": {
-            "cpus": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": services.machine(),
         "config": asdict(config),
         **measured,
         "host_requests": list(_Host.asked),

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import importlib.util
 import os
+import platform
 import socket
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -100,6 +102,19 @@ def code_under_test() -> dict[str, str]:
     dirty = len(changed.splitlines()) if changed != "?" else "?"
     return {"tree": str(root), "commit": git("rev-parse", "--short", "HEAD"),
             "changed_files": str(dirty)}  # fmt: skip
+
+
+def machine(*packages: str) -> dict[str, object]:
+    """What a result was measured on: the CPUs this process may use, Python, the platform, and
+    the versions of `packages` (when any are named)."""
+    described: dict[str, object] = {
+        "cpus": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if packages:
+        described["versions"] = ", ".join(f"{name} {version(name)}" for name in packages)
+    return described
 
 
 def server_env(database_url: str, secret: str) -> dict[str, str]:
