@@ -12,7 +12,7 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +31,7 @@ from app.accounts.roles import (
 from app.accounts.tokens import hash_token, looks_like_token, new_token
 from app.db.engine import SessionFactory
 from app.db.models.accounts import ServiceAccount
-from app.db.models.base import utcnow
+from app.db.models.base import as_utc, utcnow
 
 __all__ = [
     "LAST_USE_EVERY",
@@ -81,13 +81,6 @@ class Caller:
 
     def may_act_on(self, provider: str, repository: str) -> bool:
         return allowed_repository(self.roles, self.repositories, provider, repository)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back the UTC times it stored without their zone."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _validated_name(name: str) -> str:
@@ -204,10 +197,10 @@ async def authenticate(
             raise Unauthenticated("the token is not valid")
         if account.revoked_at is not None:
             raise Unauthenticated(f"the service account {account.name!r} is revoked")
-        expires = _aware(account.expires_at)
+        expires = as_utc(account.expires_at)
         if expires is not None and expires <= now:
             raise Unauthenticated(f"the token of {account.name!r} expired on {expires:%Y-%m-%d}")
-        last = _aware(account.last_used_at)
+        last = as_utc(account.last_used_at)
         if last is None or now - last >= LAST_USE_EVERY:
             await connection.execute(
                 update(_TABLE)

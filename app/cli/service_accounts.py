@@ -17,6 +17,7 @@ import click
 
 from app.cli.support import echo, load_settings, with_database
 from app.db.models.accounts import ServiceAccount
+from app.db.models.base import as_utc
 
 __all__ = ["service_accounts_group"]
 
@@ -26,19 +27,14 @@ def service_accounts_group() -> None:
     """Service accounts: bearer tokens for CI and other callers of the REST API."""
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back the UTC times it stored without their zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _when(moment: datetime | None) -> str | None:
-    return _aware(moment).isoformat(timespec="seconds") if moment is not None else None
+    return as_utc(moment).isoformat(timespec="seconds") if moment is not None else None
 
 
 def _state(account: ServiceAccount, now: datetime) -> str:
     if account.revoked_at is not None:
         return "revoked"
-    if account.expires_at is not None and _aware(account.expires_at) <= now:
+    if account.expires_at is not None and as_utc(account.expires_at) <= now:
         return "expired"
     return "active"
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from app.db.models.base import utcnow
+from app.db.models.base import as_utc, utcnow
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
 from app.releases.model import ReleaseDraft
@@ -132,9 +132,9 @@ async def _resolve(services: Services, release: Release) -> bool:
         )
         return True
     deadline = release.wait_until
-    if deadline is not None and utcnow() < _aware(deadline):
+    if deadline is not None and utcnow() < as_utc(deadline):
         # Back-off without a counter: wait about half as long again as it has waited.
-        waited = (utcnow() - _aware(release.created_at)).total_seconds()
+        waited = (utcnow() - as_utc(release.created_at)).total_seconds()
         delay = min(max(services.settings.release_retry_seconds, waited / 2), MAX_BACKOFF_SECONDS)
         log.info("release %s waits %.0fs for %s", release.id, delay, "; ".join(map(str, missing)))
         await enqueue_finish(services, release.id, defer=delay)
@@ -172,7 +172,7 @@ async def _announce(services: Services, release: Release) -> None:
         try:
             await provider.set_commit_status(repo, release.commit_sha, _status(services, release))
         except ProviderError as error:
-            waited = (utcnow() - _aware(release.created_at)).total_seconds()
+            waited = (utcnow() - as_utc(release.created_at)).total_seconds()
             if error.retryable and waited < ANNOUNCE_FOR_SECONDS:
                 log.warning("release %s: status not set, tried again later: %s", release.id, error)
                 await enqueue_finish(services, release.id, defer=MAX_BACKOFF_SECONDS)
@@ -187,11 +187,6 @@ async def _announce(services: Services, release: Release) -> None:
         commits=commits,
         more=more,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back the UTC times it stored without their zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _status(services: Services, release: Release) -> CommitStatus:

@@ -3,7 +3,7 @@ name 409 saying what differs), list a repository's releases newest first, read o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -18,6 +18,7 @@ from app.api.v1.errors import ApiError, NotFound, Unprocessable
 from app.api.v1.models import ApiModel, Commit, Digest, Line, TestResults
 from app.api.v1.operations import MAX_ID, Operation, json_response, read_body, read_query
 from app.api.v1.scope import repository_of, repository_query
+from app.db.models.base import as_utc
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
 from app.releases.config import ReleasesConfig
@@ -150,11 +151,6 @@ class ReleaseQuery(ApiModel):
     cursor: str | None = Field(None, pattern=r"^[0-9]{1,10}$")
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back the UTC times it stored without their zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def release_out(release: Release) -> ReleaseOut:
     assert release.id is not None
     return ReleaseOut(
@@ -177,7 +173,7 @@ def release_out(release: Release) -> ReleaseOut:
         ],
         metadata=MetadataOut.model_validate(release.build),
         created_by=CreatorOut(kind=release.created_by_kind, name=release.created_by),
-        created_at=_aware(release.created_at),
+        created_at=as_utc(release.created_at),
         commits=release.commits,
         commits_more=release.commits_more,
         previous_id=release.previous_id,

@@ -3,7 +3,7 @@ other), list them, revoke one. app.accounts keeps them; the CLI uses the same fu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -26,6 +26,7 @@ from app.api.v1.errors import ApiError, NotFound
 from app.api.v1.models import ApiModel, Line
 from app.api.v1.operations import Operation, json_response, read_body
 from app.db.models.accounts import ServiceAccount
+from app.db.models.base import as_utc
 
 __all__ = ["operations"]
 
@@ -81,16 +82,8 @@ class AccountList(ApiModel):
     items: list[AccountOut]
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def _out(account: ServiceAccount) -> AccountOut:
     assert account.id is not None
-    created = _aware(account.created_at)
-    assert created is not None
     return AccountOut(
         id=account.id,
         name=account.name,
@@ -99,10 +92,10 @@ def _out(account: ServiceAccount) -> AccountOut:
         permissions=[PermissionIn.model_validate(p) for p in account.permissions],
         repositories=account.repositories,
         created_by=account.created_by,
-        created_at=created,
-        expires_at=_aware(account.expires_at),
-        revoked_at=_aware(account.revoked_at),
-        last_used_at=_aware(account.last_used_at),
+        created_at=as_utc(account.created_at),
+        expires_at=as_utc(account.expires_at),
+        revoked_at=as_utc(account.revoked_at),
+        last_used_at=as_utc(account.last_used_at),
     )
 
 
