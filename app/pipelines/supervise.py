@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from app.db.models.base import utcnow
+from app.db.models.base import as_utc, utcnow
 from app.db.models.pipelines import PipelineRun, StepRun, StepState
 from app.pipelines import runs
 from app.pipelines.step_context import StepLog
@@ -90,4 +90,4 @@ def _seconds_since(when: datetime | None) -> float:
     """Seconds from `when` (stored in UTC; SQLite gives it back naive) until now."""
     if when is None:
         return 0.0
-    return max(0.0, (utcnow() - when.replace(tzinfo=when.tzinfo or UTC)).total_seconds())
+    return max(0.0, (utcnow() - as_utc(when)).total_seconds())
