@@ -11,6 +11,7 @@ from typing import Any
 from app.intake import processing
 from app.intake.queueing import PROCESS_DELIVERIES
 from app.intake.recovery import requeue_deliveries
+from app.environments.config import ENVIRONMENTS, environment_problems
 from app.pipelines import engine
 from app.pipelines import routing as pipelines_routing
 from app.pipelines.config import PIPELINES
@@ -38,7 +39,8 @@ __all__ = [
 
 # `.shipyard.yml`, section by section (the order of "did you mean" and "declares nothing").
 REPO_CONFIG = RepoConfigSchema(
-    [PIPELINES, COMPONENTS, RELEASES, *RESERVED, PULL_REQUESTS], relations=[component_problems]
+    [PIPELINES, COMPONENTS, RELEASES, ENVIRONMENTS, *RESERVED, PULL_REQUESTS],
+    relations=[component_problems, environment_problems],
 )
 
 # The queue jobs, by name: each body takes (services, attempt, *ids).

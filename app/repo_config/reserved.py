@@ -1,4 +1,4 @@
-"""Sections whose features have not landed yet: `environments`, `chatops`.
+"""Sections whose features have not landed yet: `chatops`.
 
 They are accepted as free mappings, so a file written ahead of them (ARCHITECTURE's example)
 stays valid and nothing in them is lost; a feature that lands replaces its entry here with its
@@ -19,7 +19,4 @@ def _free(key: str) -> Section[dict[str, Any]]:
     return Section(key, FreeMapping, {})
 
 
-RESERVED: tuple[Section[dict[str, Any]], ...] = (
-    _free("environments"),
-    _free("chatops"),
-)
+RESERVED: tuple[Section[dict[str, Any]], ...] = (_free("chatops"),)

@@ -25,14 +25,31 @@ __all__ = ["LeasedWork", "worker_identity"]
 
 @dataclass(frozen=True)
 class LeasedWork:
-    """A table of durable work, and the names of its pending and running states."""
+    """A table of durable work, and the names of its pending and running states.
+
+    Work with more states than two names them too: `ready` are more states a claim takes it
+    from (a retry waiting out its back-off), `held` more states an attempt holds it in (a
+    deployment task is dispatched, running, then verifying), and `resumed_column` a column the
+    claim sets to the state it found the row in — so a take-over knows how far the attempt it
+    replaces had gone (whether it may already have acted)."""
 
     table: type[SQLModel]
     pending: str
     running: str
+    ready: tuple[str, ...] = ()
+    held: tuple[str, ...] = ()
+    resumed_column: str | None = None
 
     def _column(self, name: str) -> Any:
         return col(getattr(self.table, name))
+
+    @property
+    def _claimable(self) -> tuple[str, ...]:
+        return (self.pending, *self.ready)
+
+    @property
+    def _holding(self) -> tuple[str, ...]:
+        return (self.running, *self.held)
 
     def claim(
         self, pk: int, *, lease: timedelta, now: datetime, owner: str | None = None
@@ -40,12 +57,16 @@ class LeasedWork:
         """Take row `pk` to run it (pending, or running but unbeaten for `lease`): one more
         attempt, run by `owner`."""
         state, heartbeat = self._column("state"), self._column("heartbeat_at")
+        resumed = {self.resumed_column: state} if self.resumed_column else {}
         return (
             update(self.table)
             .execution_options(synchronize_session=False)  # nothing of it is in a session
             .where(
                 self._column("id") == pk,
-                or_(state == self.pending, (state == self.running) & (heartbeat < now - lease)),
+                or_(
+                    state.in_(self._claimable),
+                    state.in_(self._holding) & (heartbeat < now - lease),
+                ),
             )
             .values(
                 state=self.running,
@@ -53,6 +74,7 @@ class LeasedWork:
                 started_at=now,
                 heartbeat_at=now,
                 owner=owner,
+                **resumed,
             )
         )
 
@@ -66,7 +88,7 @@ class LeasedWork:
             .execution_options(synchronize_session=False)  # nothing of it is in a session
             .where(
                 self._column("id") == pk,
-                self._column("state") == self.running,
+                self._column("state").in_(self._holding),
                 self._column("attempts") == attempt,
                 self._column("owner") == owner,
             )
@@ -76,7 +98,7 @@ class LeasedWork:
     def stale(self, *, older_than: datetime) -> SelectOfScalar[Any]:
         """Running rows whose last beat is older than `older_than`: their worker died."""
         return select(self.table).where(
-            self._column("state") == self.running, self._column("heartbeat_at") < older_than
+            self._column("state").in_(self._holding), self._column("heartbeat_at") < older_than
         )
 
 

@@ -130,7 +130,7 @@ pipelines:
         type: deploy
         config: {targets: [web-1, web-2], strategy: {batch_size: 2}}
 releases: {from: [{tag: "v*"}]}
-environments: {staging: {auto_deploy: true}}
+environments: {staging: {targets: [web-1], auto_deploy: true}}
 chatops: {prefix: "/"}
 """
 
@@ -187,7 +187,8 @@ def test_full_example() -> None:
     [rule] = sections["releases"].of(config).from_
     assert rule.tag is not None
     assert rule.tag.tags == ("v*",)  # one glob is a list of one
-    assert sections["environments"].of(config) == {"staging": {"auto_deploy": True}}
+    [(name, staging)] = sections["environments"].of(config).items()
+    assert (name, staging.targets, staging.auto_deploy) == ("staging", ("web-1",), True)
     assert sections["chatops"].of(config) == {"prefix": "/"}
 
 
