@@ -32,6 +32,12 @@ class Provider(ABC):
 
     name: str  # "github", "gitlab", "gitea", "forgejo"
 
+    deployments_are_statuses: bool = False
+    """The host has no deployments API: a deployment *is* the commit status
+    `shipyard/deploy/<environment>` (Gitea, Forgejo; see ADR 7). Code that reports a deployment
+    to the host reads this to set that status once, through the deployment calls, and never
+    again as a per-environment commit status of its own."""
+
     # Who Shipyard is there
 
     @abstractmethod
@@ -68,7 +74,19 @@ class Provider(ABC):
         environment: str,
         description: str | None = None,
         payload: Mapping[str, Any] | None = None,
-    ) -> Deployment: ...
+        production: bool = False,
+        transient: bool = False,
+        environment_url: str | None = None,
+    ) -> Deployment:
+        """A deployment of commit `sha` (built from `ref`) to `environment`, not started yet.
+
+        `production`: the environment is where users are (GitHub's `production_environment`,
+        GitLab's `production` tier). `transient`: it goes away when no longer used, such as a
+        review app (GitHub's `transient_environment`). `environment_url`: where the
+        environment answers; GitLab keeps it on the environment (`external_url`), Gitea
+        links the first status to it, and GitHub takes it only with each status (given again
+        to `set_deployment_status`). A host without a place for one of these drops it.
+        """
 
     @abstractmethod
     async def set_deployment_status(
@@ -183,6 +201,11 @@ class Provider(ABC):
     async def find_open_pull_request(
         self, repo: Repo, *, head: str, base: str
     ) -> PullRequest | None: ...
+
+    async def pull_requests_for_commit(self, repo: Repo, sha: str) -> list[PullRequest]:
+        """The open pull requests whose head is commit `sha` (or that contain it, where the
+        host says so); [] when there is none."""
+        raise NotImplementedError(f"{self.name}: pull_requests_for_commit is not implemented yet")
 
     async def pull_request_diff(self, repo: Repo, number: int) -> str:
         """The pull request's unified diff."""

@@ -90,3 +90,6 @@ class NotConfiguredProvider(Provider):
 
     async def find_open_pull_request(self, *args: Any, **kwargs: Any) -> PullRequest | None:
         self._refuse("find_open_pull_request")
+
+    async def pull_requests_for_commit(self, *args: Any, **kwargs: Any) -> list[PullRequest]:
+        self._refuse("pull_requests_for_commit")

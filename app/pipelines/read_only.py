@@ -43,6 +43,7 @@ class ReadOnlyProvider(Provider):
 
     def __init__(self, inner: Provider, why: str) -> None:
         self.name = inner.name
+        self.deployments_are_statuses = inner.deployments_are_statuses
         self._inner = inner
         self._why = why
 
@@ -127,6 +128,9 @@ class ReadOnlyProvider(Provider):
         self, repo: Repo, *, head: str, base: str
     ) -> PullRequest | None:
         return await self._inner.find_open_pull_request(repo, head=head, base=base)
+
+    async def pull_requests_for_commit(self, repo: Repo, sha: str) -> list[PullRequest]:
+        return await self._inner.pull_requests_for_commit(repo, sha)
 
     async def pull_request_diff(self, repo: Repo, number: int) -> str:
         return await self._inner.pull_request_diff(repo, number)

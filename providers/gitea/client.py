@@ -73,6 +73,8 @@ class GiteaClient(Provider):
     `mask` learns the token, and hides it in every error.
     """
 
+    deployments_are_statuses = True  # no deployments API: see DEPLOY_CONTEXT and ADR 7
+
     def __init__(
         self,
         base_url: str,
@@ -148,7 +150,7 @@ class GiteaClient(Provider):
                 latest[context] = status
         return [status_report_from(status) for status in latest.values()]
 
-    # Deployments: commit statuses named deploy/<environment>
+    # Deployments: commit statuses named shipyard/deploy/<environment>
 
     async def create_deployment(
         self,
@@ -159,16 +161,26 @@ class GiteaClient(Provider):
         environment: str,
         description: str | None = None,
         payload: Mapping[str, Any] | None = None,
+        production: bool = False,
+        transient: bool = False,
+        environment_url: str | None = None,
     ) -> Deployment:
-        """A pending `deploy/<environment>` status; `payload` has nowhere to go on Gitea.
+        """A pending `shipyard/deploy/<environment>` status, linking to `environment_url`.
 
-        The id is `<sha>:<environment>` (a sha has no colon), all `set_deployment_status` needs.
+        That one status is both the deployment and the environment's commit status
+        (`deployments_are_statuses`). `payload`, `production` and `transient` have nowhere to
+        go on Gitea. The id is `<sha>:<environment>` (a sha has no colon), all
+        `set_deployment_status` needs.
         """
         deployment = Deployment(
             id=f"{sha}:{environment}", environment=environment, sha=sha, ref=ref
         )
         await self.set_deployment_status(
-            repo, deployment, DeploymentState.QUEUED, description=description
+            repo,
+            deployment,
+            DeploymentState.QUEUED,
+            environment_url=environment_url,
+            description=description,
         )
         return deployment
 
@@ -349,3 +361,18 @@ class GiteaClient(Provider):
             if joins(candidate, head=head, base=base):
                 return candidate
         return None
+
+    async def pull_requests_for_commit(self, repo: Repo, sha: str) -> list[PullRequest]:
+        """The open pull requests whose head is `sha`, from the open pulls page by page.
+
+        Gitea's `GET …/commits/{sha}/pull` answers only the pull request whose *merge* commit
+        is `sha` (GetPullRequestByMergedCommit): never an open one, so it cannot say this. The
+        pull list has no filter by head commit, and Gitea does not say which pull requests
+        contain a commit, so only the ones whose head it is are found.
+        """
+        found: list[PullRequest] = []
+        async for pull in self._api.pages(f"{repo_path(repo)}/pulls", {"state": "open"}):
+            candidate = pull_request_from(pull)
+            if candidate.head_sha == sha and candidate.state == "open":
+                found.append(candidate)
+        return found

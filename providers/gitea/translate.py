@@ -46,9 +46,11 @@ _STATE_FROM_GITEA: dict[str, CommitState] = {
     "error": CommitState.ERROR,
 }
 
-# Gitea has no deployments API: a deployment is the commit status `deploy/<environment>`.
-# `inactive` (GitHub: a successful deployment superseded by a newer one) stays SUCCESS: the
-# deploy did succeed, and a failure or pending mark would make the old commit look broken.
+# Gitea has no deployments API: a deployment is the commit status
+# `shipyard/deploy/<environment>` (DEPLOY_CONTEXT), which is also the environment's commit
+# status on that commit (ADR 7). `inactive` (GitHub: a successful deployment superseded by a
+# newer one) stays SUCCESS: the deploy did succeed, and a failure or pending mark would make
+# the old commit look broken.
 DEPLOYMENT_STATE: dict[DeploymentState, CommitState] = {
     DeploymentState.QUEUED: CommitState.PENDING,
     DeploymentState.IN_PROGRESS: CommitState.PENDING,
@@ -111,7 +113,7 @@ _RUN_STATUS: dict[str, RunStatus] = {
 # Gitea's default [repository.pull-request] WORK_IN_PROGRESS_PREFIXES, plus GitLab's "Draft:".
 _DRAFT_PREFIXES = ("WIP:", "[WIP]", "DRAFT:")
 DRAFT_TITLE_PREFIX = "WIP: "
-DEPLOY_CONTEXT = "deploy/{env}"
+DEPLOY_CONTEXT = "shipyard/deploy/{env}"
 
 
 # Reading Gitea's answers

@@ -170,8 +170,22 @@ class GitHubClient(Provider):
         environment: str,
         description: str | None = None,
         payload: Mapping[str, Any] | None = None,
+        production: bool = False,
+        transient: bool = False,
+        environment_url: str | None = None,
     ) -> Deployment:
-        body = deployment_body(ref, sha, environment, description, payload)
+        """POST …/deployments for the sha. GitHub keeps the environment URL with each
+        deployment status, not with the deployment: `environment_url` is given again to
+        `set_deployment_status`, and is not sent here."""
+        body = deployment_body(
+            ref,
+            sha,
+            environment,
+            description,
+            payload,
+            production=production,
+            transient=transient,
+        )
         path = f"{repo_path(repo)}/deployments"
         answer = await self._post(path, body)
         if "id" not in answer:  # 202 {"message": "Auto-merged ..."}: no deployment was made
@@ -313,6 +327,14 @@ class GitHubClient(Provider):
         query = urlencode({"state": "open", "head": qualified, "base": base})
         answer = await self._get(f"{repo_path(repo)}/pulls?{query}")
         return pull_request_from(answer[0]) if answer else None
+
+    async def pull_requests_for_commit(self, repo: Repo, sha: str) -> list[PullRequest]:
+        """`GET …/commits/{sha}/pulls`, the open ones. GitHub lists the pull requests whose
+        head is the commit or that contain it, or, once the commit is on the default branch,
+        the merged one that brought it there."""
+        path = f"{repo_path(repo)}/commits/{segment(sha)}/pulls?per_page={_PER_PAGE}"
+        pulls = [pull_request_from(item) async for item in self._iter(path)]
+        return [pull for pull in pulls if pull.state == "open"]
 
     async def pull_request_diff(self, repo: Repo, number: int) -> str:
         """The unified diff (the `application/vnd.github.diff` media type of the pull)."""

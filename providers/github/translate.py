@@ -138,7 +138,12 @@ def deployment_body(
     environment: str,
     description: str | None,
     payload: Mapping[str, Any] | None,
+    *,
+    production: bool = False,
+    transient: bool = False,
 ) -> dict[str, Any]:
+    """POST …/deployments: exactly the fields GitHub documents (no `task`: its default is
+    GitHub's own `deploy`)."""
     body: dict[str, Any] = {
         # The sha, not the branch or tag: a branch can move between our build and this
         # call, and the deployment must name the commit that is actually deployed.
@@ -151,6 +156,9 @@ def deployment_body(
         # Shipyard has already gated the release itself.
         "auto_merge": False,
         "required_contexts": [],
+        # Always said: GitHub's own default guesses production from the name "production".
+        "production_environment": production,
+        "transient_environment": transient,
     }
     if description:
         body["description"] = truncate(description, MAX_DESCRIPTION)
@@ -163,6 +171,8 @@ def deployment_status_body(
     log_url: str | None,
     description: str | None,
 ) -> dict[str, Any]:
+    """POST …/deployments/{id}/statuses. `auto_inactive` is left out: GitHub's default (true)
+    marks the environment's earlier successful deployments inactive, as it should."""
     body: dict[str, Any] = {"state": DEPLOYMENT_STATE[state]}
     if environment_url:
         body["environment_url"] = environment_url

@@ -116,10 +116,25 @@ class GitLabClient(Provider):
         environment: str,
         description: str | None = None,
         payload: Mapping[str, Any] | None = None,
+        production: bool = False,
+        transient: bool = False,
+        environment_url: str | None = None,
     ) -> Deployment:
-        """A `running` deployment. GitLab's have no description or payload: they are dropped."""
+        """A `running` deployment, in an environment made sure of first: created if missing,
+        with `environment_url` as its `external_url` and its tier (`production` when
+        `production`, else guessed from its name: `translate.environment_tier`).
+
+        GitLab's deployments have no description or payload, and its environments nothing
+        like `transient` (a review app stops when its pipeline says so): they are dropped.
+        """
         return await deployments.create_deployment(
-            self._http, repo, ref=ref, sha=sha, environment=environment
+            self._http,
+            repo,
+            ref=ref,
+            sha=sha,
+            environment=environment,
+            production=production,
+            environment_url=environment_url,
         )
 
     async def set_deployment_status(
@@ -305,6 +320,16 @@ class GitLabClient(Provider):
         )
         own = [mr for mr in answer.data or [] if not is_from_fork(mr)]
         return pull_request_from(own[0]) if own else None
+
+    async def pull_requests_for_commit(self, repo: Repo, sha: str) -> list[PullRequest]:
+        """`GET …/repository/commits/:sha/merge_requests`, the opened ones: GitLab lists the
+        merge requests that contain the commit, in any state."""
+        path = f"{project_path(repo)}/repository/commits/{encode(sha)}/merge_requests"
+        return [
+            pull_request_from(mr)
+            async for mr in self._paginate(path, {})
+            if mr.get("state") == "opened"
+        ]
 
     async def pull_request_diff(self, repo: Repo, number: int) -> str:
         """The merge request's changes as one unified diff, from its paged `/diffs` list."""

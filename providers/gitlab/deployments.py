@@ -1,4 +1,4 @@
-"""GitLab deployments: create one, move its status, point its environment at a URL."""
+"""GitLab deployments: make sure of the environment, create one, move its status, set its URL."""
 
 from __future__ import annotations
 
@@ -6,15 +6,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.errors import NotFound, ValidationFailed
-from providers.gitlab.translate import encode, project_path
+from providers.gitlab.translate import encode, environment_tier, project_path
 from providers.gitlab.transport import GitLabTransport
 from providers.vocabulary import Deployment, Repo
 
 
 async def create_deployment(
-    http: GitLabTransport, repo: Repo, *, ref: str, sha: str, environment: str
+    http: GitLabTransport,
+    repo: Repo,
+    *,
+    ref: str,
+    sha: str,
+    environment: str,
+    production: bool = False,
+    environment_url: str | None = None,
 ) -> Deployment:
-    """POST /projects/:id/deployments, `running`: the API cannot create a `created` one."""
+    """POST /projects/:id/deployments, `running`: the API cannot create a `created` one.
+
+    The environment is made sure of first (`ensure_environment`): a deployment would create
+    a missing one itself, but with no URL and a tier GitLab guesses.
+    """
+    tier = environment_tier(environment, production=production)
+    await ensure_environment(http, repo, environment, tier=tier, external_url=environment_url)
     name, is_tag = await _ref_kind(http, repo, ref)
     body = {"environment": environment, "sha": sha, "ref": name, "tag": is_tag}
     answer = await http.request(
@@ -28,6 +41,45 @@ async def create_deployment(
         sha=str(deployed.get("sha") or sha),
         ref=str(deployed.get("ref") or name),
     )
+
+
+async def ensure_environment(
+    http: GitLabTransport, repo: Repo, name: str, *, tier: str, external_url: str | None
+) -> None:
+    """The environment `name` exists, at `external_url` when one is given.
+
+    GET /projects/:id/environments?name= (an exact match, stopped ones too); missing, it is
+    created with its tier (POST {name, external_url, tier}); there at another URL, its URL
+    is changed (PUT {external_url}). An existing environment's tier is left as it is: it
+    may have been set by hand, or by a pipeline's `deployment_tier`.
+    """
+    found = await _environment_named(http, repo, name)
+    if found is None:
+        body = {"name": name, "tier": tier}
+        if external_url is not None:
+            body["external_url"] = external_url
+        try:
+            await http.request("POST", f"{project_path(repo)}/environments", body=body)
+        except ValidationFailed as error:
+            # Another deployment created it since we looked: "name has already been taken".
+            if "already been taken" not in error.detail:
+                raise
+            found = await _environment_named(http, repo, name)
+            if found is None:
+                raise
+        else:
+            return
+    if external_url is not None:
+        await _set_external_url(http, repo, found, external_url)
+
+
+async def _environment_named(
+    http: GitLabTransport, repo: Repo, name: str
+) -> Mapping[str, Any] | None:
+    answer = await http.request("GET", f"{project_path(repo)}/environments", query={"name": name})
+    # `name` is an exact match; compared again so that a server ignoring it finds nothing.
+    matches = [env for env in answer.data or [] if env.get("name") == name]
+    return matches[0] if matches else None
 
 
 async def set_deployment_status(
@@ -58,7 +110,7 @@ async def _set_external_url(
 ) -> None:
     """PUT /projects/:id/environments/:environment_id {external_url}, when it changed.
 
-    The environment's id comes with the deployment's own answer: no lookup by name.
+    `env` is as GitLab gave it: listed by name, or inside a deployment's own answer.
     """
     if env.get("id") is None or env.get("external_url") == url:
         return

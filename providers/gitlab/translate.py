@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +46,17 @@ DEPLOYMENT_STATUS: dict[DeploymentState, str] = {
     DeploymentState.ERROR: "failed",
     DeploymentState.INACTIVE: "canceled",
 }
+
+# An environment's tier (GitLab's deployment_tier): production, staging, testing, development
+# or other. Shipyard says production itself; any other tier is guessed from the name, as
+# GitLab guesses it (Environment#guess_tier), but by how the name's words start rather than
+# by any substring ("latest" is not a test, "express" is not pre-production); first match wins.
+_TIER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("development", ("dev", "review")),
+    ("testing", ("test", "qa")),
+    ("staging", ("staging", "stage", "pre")),
+)
+_WORDS = re.compile(r"[a-z0-9]+")
 
 # Award emoji names, without colons.
 EMOJI: dict[Reaction, str] = {
@@ -119,6 +131,20 @@ def permission_for(access_level: int) -> Permission:
 def run_status(status: str) -> RunStatus:
     """A pipeline's status; one GitLab adds later is taken as not finished yet."""
     return _RUN_STATUS.get(status, RunStatus.QUEUED)
+
+
+def environment_tier(name: str, *, production: bool) -> str:
+    """The tier of environment `name`: `production` when Shipyard says so; else the first
+    tier one of the name's words starts with a word of (`review/fix-login` is development,
+    `qa2` testing, `preprod` staging); else `other`. A name that only looks like production
+    (`prod-eu`) is `other` unless Shipyard says it is production."""
+    if production:
+        return "production"
+    words = _WORDS.findall(name.lower())
+    for tier, starts in _TIER_WORDS:
+        if any(word.startswith(starts) for word in words):
+            return tier
+    return "other"
 
 
 def latest_reports(statuses: list[Mapping[str, Any]]) -> list[StatusReport]:

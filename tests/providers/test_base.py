@@ -170,3 +170,10 @@ async def test_not_configured_names_the_settings() -> None:
         await host.get_comment(REPO, 1, 5)
     with pytest.raises(NotConfigured, match="identity"):
         await host.identity()
+    with pytest.raises(NotConfigured, match="pull_requests_for_commit"):
+        await host.pull_requests_for_commit(REPO, "a" * 40)
+
+
+def test_a_host_has_a_deployments_api_unless_it_says_otherwise() -> None:
+    host = NotConfiguredProvider("github", "GitHub", "GITHUB_TOKEN")
+    assert host.deployments_are_statuses is False

@@ -33,7 +33,7 @@ async def test_every_field_can_be_given(harness: StepHarness) -> None:
     config = UpdateStatusConfig.model_validate(
         {
             "state": "failure",
-            "context": "deploy/staging",
+            "context": "shipyard/deploy/staging",
             "description": "3 tests failed",
             "target_url": "https://ci.example/1",
             "sha": "b" * 40,
@@ -45,7 +45,7 @@ async def test_every_field_can_be_given(harness: StepHarness) -> None:
         (
             "b" * 40,
             CommitStatus(
-                CommitState.FAILURE, "deploy/staging", "3 tests failed", "https://ci.example/1"
+                CommitState.FAILURE, "shipyard/deploy/staging", "3 tests failed", "https://ci.example/1"
             ),
         )
     ]

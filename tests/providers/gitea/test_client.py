@@ -15,7 +15,6 @@ from providers.errors import (
     NotFound,
     ProviderError,
     Unsupported,
-    ValidationFailed,
 )
 from providers.gitea import GiteaClient
 from providers.vocabulary import (
@@ -25,8 +24,6 @@ from providers.vocabulary import (
     CommitState,
     CommitStatus,
     Comparison,
-    Deployment,
-    DeploymentState,
     Permission,
     Reaction,
     RunStatus,
@@ -147,103 +144,6 @@ async def test_list_commit_statuses_stops_at_an_empty_page_without_a_total(
 
     assert route.call_count == 2
     assert {r.context for r in reports} == {"ci/build", "ci/lint"}
-
-
-# Deployments: commit statuses named deploy/<environment>
-
-
-async def test_create_deployment_sets_a_pending_deploy_status(
-    client: GiteaClient, api: respx.MockRouter
-) -> None:
-    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
-
-    deployment = await client.create_deployment(
-        REPO, ref="trunk", sha=SHA, environment="staging", payload={"release": 3}
-    )
-
-    assert deployment == Deployment(
-        id=f"{SHA}:staging", environment="staging", sha=SHA, ref="trunk"
-    )
-    assert_request(
-        route.calls.last.request,
-        "POST",
-        f"{R}/statuses/{SHA}",
-        body={
-            "state": "pending",
-            "context": "deploy/staging",
-            "description": "Deployment to staging is queued",
-        },
-    )
-
-
-@pytest.mark.parametrize(
-    ("state", "gitea_state", "words"),
-    [
-        (DeploymentState.QUEUED, "pending", "Deployment to production is queued"),
-        (DeploymentState.IN_PROGRESS, "pending", "Deploying to production"),
-        (DeploymentState.SUCCESS, "success", "Deployed to production"),
-        (DeploymentState.FAILURE, "failure", "Deployment to production failed"),
-        (DeploymentState.ERROR, "error", "Deployment to production errored"),
-        (DeploymentState.INACTIVE, "success", "Deployment to production is no longer active"),
-    ],
-)
-async def test_set_deployment_status_maps_state_and_prefers_the_log_url(
-    client: GiteaClient,
-    api: respx.MockRouter,
-    state: DeploymentState,
-    gitea_state: str,
-    words: str,
-) -> None:
-    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
-    deployment = Deployment(id=f"{SHA}:production", environment="production", sha=SHA)
-
-    await client.set_deployment_status(
-        REPO,
-        deployment,
-        state,
-        environment_url="https://app.example.com",
-        log_url="https://shipyard.example.com/deployments/9",
-    )
-
-    assert_request(
-        route.calls.last.request,
-        "POST",
-        f"{R}/statuses/{SHA}",
-        body={
-            "state": gitea_state,
-            "context": "deploy/production",
-            "description": words,
-            "target_url": "https://shipyard.example.com/deployments/9",
-        },
-    )
-
-
-async def test_set_deployment_status_works_from_the_stored_id_alone(
-    client: GiteaClient, api: respx.MockRouter
-) -> None:
-    route = api.post(f"{R}/statuses/{SHA}").respond(201, json=sample("commit_statuses")[0])
-
-    await client.set_deployment_status(
-        REPO,
-        Deployment(id=f"{SHA}:eu/west", environment="eu/west"),
-        DeploymentState.SUCCESS,
-        environment_url="https://eu.example.com",
-        description="release 1.4.0",
-    )
-
-    assert json.loads(route.calls.last.request.content) == {
-        "state": "success",
-        "context": "deploy/eu/west",
-        "description": "Deployed to eu/west: release 1.4.0",
-        "target_url": "https://eu.example.com",
-    }
-
-
-async def test_set_deployment_status_refuses_an_id_it_cannot_read(client: GiteaClient) -> None:
-    with pytest.raises(ValidationFailed, match="not '<sha>:<environment>'"):
-        await client.set_deployment_status(
-            REPO, Deployment(id=17, environment="staging"), DeploymentState.SUCCESS
-        )
 
 
 # Comments and reactions

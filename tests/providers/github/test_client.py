@@ -33,8 +33,6 @@ from providers.vocabulary import (
     CommitState,
     CommitStatus,
     Comparison,
-    Deployment,
-    DeploymentState,
     Identity,
     Permission,
     PullRequest,
@@ -282,70 +280,6 @@ async def test_check_runs_with_a_plain_token_become_commit_statuses(
             "target_url": "https://shipyard.example.com/runs/7",
         },
     )
-
-
-# Deployments
-
-
-async def test_create_deployment_posts_the_sha_without_auto_merge_or_required_contexts(
-    client: GitHubClient, api: respx.MockRouter
-) -> None:
-    route = api.post(f"{R}/deployments").respond(201, json=sample("deployment"))
-    deployment = await client.create_deployment(
-        REPO,
-        ref="v1.4.0",
-        sha=SHA,
-        environment="staging",
-        description="Release v1.4.0",
-        payload={"release": "v1.4.0"},
-    )
-    body = {
-        "ref": SHA,
-        "environment": "staging",
-        "description": "Release v1.4.0",
-        "payload": {"release": "v1.4.0"},
-        "auto_merge": False,
-        "required_contexts": [],
-    }
-    assert_request(only_request(route), "POST", f"{R}/deployments", body=body)
-    assert deployment == Deployment(
-        id=1,
-        environment="staging",
-        sha=SHA,
-        ref=SHA,
-        url="https://api.github.com/repos/octo-org/shipyard-demo/deployments/1",
-    )
-
-
-async def test_set_deployment_status_posts_state_and_urls(
-    client: GitHubClient, api: respx.MockRouter
-) -> None:
-    route = api.post(f"{R}/deployments/1/statuses").respond(201, json=sample("deployment-status"))
-    deployment = Deployment(id=1, environment="staging", sha=SHA)
-    await client.set_deployment_status(
-        REPO,
-        deployment,
-        DeploymentState.IN_PROGRESS,
-        environment_url="https://staging.example.com",
-        log_url="https://shipyard.example.com/deployments/1",
-        description="d" * 150,
-    )
-    body = {
-        "state": "in_progress",
-        "environment_url": "https://staging.example.com",
-        "log_url": "https://shipyard.example.com/deployments/1",
-        "description": "d" * 139 + "…",
-    }
-    assert_request(only_request(route), "POST", f"{R}/deployments/1/statuses", body=body)
-
-
-@pytest.mark.parametrize("state", list(DeploymentState))
-async def test_every_deployment_state_is_githubs_word(
-    client: GitHubClient, api: respx.MockRouter, state: DeploymentState
-) -> None:
-    route = api.post(f"{R}/deployments/1/statuses").respond(201, json={})
-    await client.set_deployment_status(REPO, Deployment(id=1, environment="prod"), state)
-    assert json.loads(only_request(route).content) == {"state": state.value}
 
 
 # Comments and reactions
