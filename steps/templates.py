@@ -32,6 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
     "FROM_SUFFIX",
+    "Sandbox",
     "TemplateError",
     "build_context",
     "evaluate_condition",
@@ -58,7 +59,7 @@ def is_template(value: object) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
+class Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with unsafe attribute access failing loudly rather than rendering "", and
     `*` / `**` kept from building values that would take the worker's memory or time."""
 
@@ -116,7 +117,7 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-_ENV = _Sandbox(
+_ENV = Sandbox(
     autoescape=False,
     undefined=ChainableUndefined,
     finalize=_finalize,
