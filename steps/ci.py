@@ -3,6 +3,9 @@
 Polling takes its `sleep` and `clock` from the caller, so tests run on a fake clock. The clock
 is wall time (`time.time`), not monotonic: the deadline is recorded with the run, and a retried
 step on another worker keeps the deadline the first attempt set.
+
+`follow_run` and `check_succeeded` need no StepContext: the workflow deploy executor follows
+its run with them too, and catches their `CiFailed` by name.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from providers.base import Provider
 from providers.errors import ProviderError, RateLimited
-from providers.vocabulary import RunStatus, WorkflowRun
+from providers.vocabulary import Repo, RunStatus, WorkflowRun
 from steps.base import StepContext, StepFailed
 
 __all__ = [
+    "CiFailed",
     "Clock",
     "Sleep",
+    "check_succeeded",
     "deadline_for",
     "finish",
+    "follow_run",
     "poll_run",
     "read_run",
     "real_clock",
@@ -33,6 +40,11 @@ Clock = Callable[[], float]
 
 real_sleep: Sleep = asyncio.sleep
 real_clock: Clock = time.time
+
+
+class CiFailed(StepFailed):
+    """A CI run could not be read, did not finish before its deadline, or did not succeed;
+    the message says which, with the run's URL. A StepFailed, so the CI steps fail with it."""
 
 
 async def deadline_for(ctx: StepContext, seconds: float, clock: Clock) -> float:
@@ -54,21 +66,45 @@ async def poll_run(
     sleep: Sleep,
     clock: Clock,
 ) -> WorkflowRun:
-    """Read the run until it has finished; StepFailed if `deadline` passes first.
+    """`follow_run` for a step: its host, its repository and its log."""
+    return await follow_run(
+        ctx.provider,
+        ctx.run.repo,
+        run_id,
+        log=ctx.log,
+        deadline=deadline,
+        poll_interval=poll_interval,
+        sleep=sleep,
+        clock=clock,
+    )
+
+
+async def follow_run(
+    provider: Provider,
+    repo: Repo,
+    run_id: int | str,
+    *,
+    log: Callable[[str], None],
+    deadline: float,
+    poll_interval: float,
+    sleep: Sleep,
+    clock: Clock,
+) -> WorkflowRun:
+    """Read the run until it has finished; CiFailed if `deadline` (on `clock`) passes first.
 
     A host error worth retrying (5xx, no answer, rate limit) is logged and polled through;
-    any other (the run is gone, access was lost) fails the step.
+    any other (the run is gone, access was lost) is CiFailed at once.
     """
     seen: RunStatus | None = None
     last: WorkflowRun | None = None
     while True:
         wait = poll_interval
         try:
-            last = await ctx.provider.get_workflow_run(ctx.run.repo, run_id)
+            last = await provider.get_workflow_run(repo, run_id)
         except ProviderError as error:
             if not error.retryable:
-                raise StepFailed(f"could not read CI run {run_id}: {error}") from error
-            ctx.log(f"could not read CI run {run_id} ({error}); trying again")
+                raise CiFailed(f"could not read CI run {run_id}: {error}") from error
+            log(f"could not read CI run {run_id} ({error}); trying again")
             if isinstance(error, RateLimited):
                 wait = max(wait, error.retry_at - clock())
         else:
@@ -76,10 +112,10 @@ async def poll_run(
                 return last
             if last.status != seen:
                 seen = last.status
-                ctx.log(f"CI run {run_id} is {last.status.value}: {_url(last)}")
+                log(f"CI run {run_id} is {last.status.value}: {_url(last)}")
         remaining = deadline - clock()
         if remaining <= 0:
-            raise StepFailed(_timed_out(run_id, last))
+            raise CiFailed(_timed_out(run_id, last))
         await sleep(min(wait, remaining))
 
 
@@ -88,18 +124,23 @@ async def read_run(ctx: StepContext, run_id: int | str) -> WorkflowRun:
     try:
         return await ctx.provider.get_workflow_run(ctx.run.repo, run_id)
     except ProviderError as error:
-        raise StepFailed(f"could not read CI run {run_id}: {error}") from error
+        raise CiFailed(f"could not read CI run {run_id}: {error}") from error
 
 
 def finish(ctx: StepContext, run: WorkflowRun) -> dict[str, Any]:
-    """The finished run's outputs; StepFailed, with the run's URL, unless it succeeded."""
-    if run.status is RunStatus.FAILED:
-        word = f" ({run.conclusion})" if run.conclusion else ""
-        raise StepFailed(f"CI run {run.id} failed{word}: {_url(run)}")
-    if run.status is RunStatus.CANCELLED:
-        raise StepFailed(f"CI run {run.id} was cancelled: {_url(run)}")
+    """The finished run's outputs; CiFailed, with the run's URL, unless it succeeded."""
+    check_succeeded(run)
     ctx.log(f"CI run {run.id} succeeded: {_url(run)}")
     return run_outputs(run)
+
+
+def check_succeeded(run: WorkflowRun) -> None:
+    """CiFailed, with the run's URL, unless the finished `run` succeeded."""
+    if run.status is RunStatus.FAILED:
+        word = f" ({run.conclusion})" if run.conclusion else ""
+        raise CiFailed(f"CI run {run.id} failed{word}: {_url(run)}")
+    if run.status is RunStatus.CANCELLED:
+        raise CiFailed(f"CI run {run.id} was cancelled: {_url(run)}")
 
 
 def run_outputs(run: WorkflowRun) -> dict[str, Any]:

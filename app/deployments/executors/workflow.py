@@ -1,0 +1,161 @@
+"""The workflow deploy target: the host's CI (a GitHub / Gitea / Forgejo workflow, a GitLab
+pipeline) dispatched with the release as its inputs, then followed to its end with the polling
+the `wait_ci` step uses (`steps.ci.follow_run`).
+
+The inputs are always the same seven (`payload.workflow_inputs`): release, release_id,
+environment, target, commit, digests and params (both JSON), so a workflow declares them all;
+GitLab gets them as the pipeline's variables. The repository is the connection's, else the
+deploying one; the ref the connection's, else that repository's default branch. The run must
+succeed within the task's timeout; a failed or cancelled run fails the task with its URL.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from app.deployments.executors.base import (
+    CheckResult,
+    DeployFailed,
+    NotSupported,
+    TaskRun,
+    Variables,
+)
+from app.deployments.executors.payload import deploy_payload, workflow_inputs
+from app.deployments.targets.spec import WorkflowConnection
+from providers.base import Provider
+from providers.errors import ProviderError
+from providers.vocabulary import Repo
+from steps.ci import CiFailed, Clock, Sleep, check_succeeded, follow_run, real_clock, real_sleep
+
+__all__ = ["POLL_INTERVAL", "WorkflowExecutor", "executor", "workflow_paths"]
+
+POLL_INTERVAL = 10.0  # seconds between two reads of the run, as the CI steps' default
+
+
+class WorkflowExecutor:
+    """Dispatch the workflow with the release's inputs; wait for the run to succeed."""
+
+    type_name: ClassVar[str] = "workflow"
+
+    def __init__(
+        self,
+        *,
+        poll_interval: float = POLL_INTERVAL,
+        sleep: Sleep = real_sleep,
+        clock: Clock = real_clock,
+    ) -> None:
+        self._poll_interval = poll_interval
+        self._sleep = sleep
+        self._clock = clock
+
+    async def deploy(self, run: TaskRun) -> None:
+        connection = _connection(run)
+        inputs = workflow_inputs(deploy_payload(run))
+        repo = _repo(run, connection)
+        if run.dry_run:
+            at = connection.ref or "its default branch"
+            run.log(f"dry run: would dispatch {connection.workflow} on {repo.full_name} at {at}")
+            run.log(f"dry run: with the inputs {inputs}")
+            return
+        provider = run.provider(_provider_name(run, connection))
+        ref = await _ref(run, connection, provider, repo)
+        try:
+            started = await provider.trigger_workflow(repo, connection.workflow, ref, inputs)
+        except ProviderError as error:
+            raise DeployFailed(
+                f"could not dispatch {connection.workflow} on {repo.full_name} at {ref}: {error}"
+            ) from None
+        where = f" {started.url}" if started.url else ""
+        run.log(f"dispatched {connection.workflow} at {ref}: CI run {started.id}{where}")
+        try:
+            finished = await follow_run(
+                provider,
+                repo,
+                started.id,
+                log=run.log,
+                deadline=self._clock() + run.timeout,
+                poll_interval=self._poll_interval,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+            check_succeeded(finished)
+        except CiFailed as failed:
+            raise DeployFailed(str(failed)) from None
+        run.log(f"CI run {finished.id} succeeded: {finished.url or '(the host gave no URL)'}")
+
+    async def run_command(self, run: TaskRun, command: str, variables: Variables) -> int:
+        raise NotSupported(
+            f"target {run.target.name} is a workflow: it runs no commands (use an http "
+            "health check, or an ssh or command target)"
+        )
+
+    async def test(self, run: TaskRun) -> CheckResult:
+        """The host reads the repository (its default branch), and the workflow file is
+        there at the ref the deploy would use."""
+        connection = _connection(run)
+        repo = _repo(run, connection)
+        provider = run.provider(_provider_name(run, connection))
+        try:
+            default = await provider.default_branch(repo)
+        except ProviderError as error:
+            return CheckResult([("repository", False, f"cannot read {repo.full_name}: {error}")])
+        ref = connection.ref or default
+        checks = [("repository", True, f"{provider.name} reads {repo.full_name}")]
+        checks.append(await _workflow_file(provider, repo, connection.workflow, ref))
+        return CheckResult(checks)
+
+
+def workflow_paths(provider: str, workflow: str) -> list[str]:
+    """Where a host reads `workflow` from, in its order (GitLab: its one pipeline file)."""
+    if provider == "gitlab":
+        return [".gitlab-ci.yml"]
+    own = {"gitea": [".gitea/workflows"], "forgejo": [".forgejo/workflows"]}.get(provider, [])
+    return [f"{folder}/{workflow}" for folder in [*own, ".github/workflows"]]
+
+
+async def _workflow_file(
+    provider: Provider, repo: Repo, workflow: str, ref: str
+) -> tuple[str, bool, str]:
+    if workflow.isdigit() and provider.name != "gitlab":
+        return ("workflow", True, f"given by its id ({workflow}): not looked for as a file")
+    paths = workflow_paths(provider.name, workflow)
+    for path in paths:
+        try:
+            found = await provider.read_file(repo, path, ref)
+        except ProviderError as error:
+            return ("workflow", False, f"cannot read {path} at {ref}: {error}")
+        if found is not None:
+            return ("workflow", True, f"{path} is there at {ref}")
+    return ("workflow", False, f"none of {', '.join(paths)} is there at {ref}")
+
+
+async def _ref(run: TaskRun, connection: WorkflowConnection, provider: Provider, repo: Repo) -> str:
+    if connection.ref:
+        return connection.ref
+    deploying = repo == run.repo and _provider_name(run, connection) == run.provider_name
+    try:
+        if deploying:
+            return await run.default_branch()
+        return await provider.default_branch(repo)
+    except ProviderError as error:
+        raise DeployFailed(f"cannot read {repo.full_name}'s default branch: {error}") from None
+
+
+def _repo(run: TaskRun, connection: WorkflowConnection) -> Repo:
+    return Repo(connection.repository) if connection.repository else run.repo
+
+
+def _provider_name(run: TaskRun, connection: WorkflowConnection) -> str:
+    return connection.provider or run.provider_name
+
+
+def _connection(run: TaskRun) -> WorkflowConnection:
+    connection = run.target.connection
+    if not isinstance(connection, WorkflowConnection):
+        raise DeployFailed(
+            f"target {run.target.name} is a {connection.type} target, not a workflow"
+        )
+    return connection
+
+
+executor = WorkflowExecutor()
