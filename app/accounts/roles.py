@@ -33,12 +33,12 @@ __all__ = [
 ]
 
 ADMIN = "admin"
-RESOURCES = ("releases", "builds", "deployments", "service-accounts")
+RESOURCES = ("releases", "builds", "deployments", "service-accounts", "targets")
 ACTIONS = ("read", "create", "delete")
 HOSTS = ("github", "gitlab", "gitea", "forgejo")
 MAX_EXPIRY = timedelta(days=3650)
-# Only an admin manages accounts: an extra permission cannot hand out this resource.
-_ADMIN_ONLY = "service-accounts"
+# Only an admin manages accounts and deploy targets: no extra permission hands these out.
+_ADMIN_ONLY = ("service-accounts", "targets")
 
 
 class InvalidAccount(ValueError):
@@ -111,10 +111,10 @@ def permissions_of(
         granted |= ROLES[role]
     for item in extra:
         permission = item if isinstance(item, Permission) else parse_permission(item)
-        if permission.resource == _ADMIN_ONLY and ADMIN not in roles:
+        if permission.resource in _ADMIN_ONLY and ADMIN not in roles:
             raise InvalidAccount(
                 f"{permission} is not given as an extra permission; only the role admin "
-                "manages service accounts"
+                f"manages {permission.resource.replace('-', ' ')}"
             )
         granted.add(permission)
     return frozenset(granted)

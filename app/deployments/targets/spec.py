@@ -236,9 +236,9 @@ assert tuple(CONNECTIONS) == TARGET_TYPES
 
 def types_taking(field: str) -> tuple[str, ...]:
     """The target types whose connection has `field` (`url`: webhook and api)."""
-    return tuple(
-        kind for kind, model in CONNECTIONS.items() if field != "type" and field in model.model_fields
-    )
+    if field == "type":
+        return ()
+    return tuple(kind for kind, model in CONNECTIONS.items() if field in model.model_fields)
 
 
 def check_fields(kind: str, fields: Iterable[str], spell: Callable[[str], str] = str) -> None:
@@ -297,7 +297,12 @@ class TargetSpec(BaseModel):
     @field_validator("credential")
     @classmethod
     def _credential(cls, value: str | None) -> str | None:
-        return None if value is None else _reference(value, "credential")
+        if value is not None:
+            try:
+                parse_reference(value, allowed=CREDENTIAL_SCHEMES)
+            except SecretError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @field_validator("labels")
     @classmethod
@@ -384,9 +389,20 @@ def patch_spec(
 def _message(error: ValidationError, spell: Callable[[str], str] | None = None) -> str:
     problems = []
     for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"] if part not in TARGET_TYPES)
+        where = ".".join(_field_path(item["loc"]))
         if where and spell is not None:
             where = spell(where)
         text = str(item["msg"]).removeprefix("Value error, ")
         problems.append(f"{where}: {text}" if where else text)
     return "; ".join(problems)
+
+
+def _field_path(location: tuple[int | str, ...]) -> list[str]:
+    """A problem's location without the type the connection union adds (the connection's
+    first part, or the part after `connection`): `connection.workflow.workflow` is the
+    workflow connection's `workflow` field."""
+    parts = [str(part) for part in location]
+    tag = 1 if parts[:1] == ["connection"] else 0
+    if len(parts) > tag and parts[tag] in TARGET_TYPES:
+        del parts[tag]
+    return parts
