@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.deployments import engine as deployments
+from app.deployments.queueing import ADVANCE_DEPLOYMENT, RUN_DEPLOYMENT_TASK
+from app.deployments.recovery import recover_deployments
+from app.environments.config import ENVIRONMENTS, environment_problems
 from app.intake import processing
 from app.intake.queueing import PROCESS_DELIVERIES
 from app.intake.recovery import requeue_deliveries
-from app.environments.config import ENVIRONMENTS, environment_problems
 from app.pipelines import engine
 from app.pipelines import routing as pipelines_routing
 from app.pipelines.config import PIPELINES
@@ -49,10 +52,17 @@ JOBS: Mapping[str, JobBody] = {
     START_RUN: engine.start_run,
     engine.RUN_STEP: engine.run_step,
     FINISH_RELEASE: finish_release,
+    ADVANCE_DEPLOYMENT: deployments.advance_deployment,
+    RUN_DEPLOYMENT_TASK: deployments.run_deployment_task,
 }
 
 # What recovery asks, in order, for work the queue lost.
-RECOVERY: tuple[StaleWork, ...] = (requeue_deliveries, recover_runs, recover_releases)
+RECOVERY: tuple[StaleWork, ...] = (
+    requeue_deliveries,
+    recover_runs,
+    recover_releases,
+    recover_deployments,
+)
 
 
 def event_router() -> EventRouter[Services]:

@@ -11,6 +11,7 @@ import httpx
 from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
 from app.db.engine import SessionFactory
+from app.deployments.executors.ssh_connections import SshConnections
 from app.repo_config.cache import ConfigCache
 from app.routing.router import EventRouter
 from app.secrets.masker import Masker
@@ -53,6 +54,7 @@ class Services:
     permissions: PermissionCache  # people's roles on repositories, asked of the host
     router: EventRouter[Services]
     recovery: tuple[StaleWork, ...]  # each feature's finder of work the queue lost
+    connections: SshConnections  # deploy targets' SSH connections, reused within a job
 
 
 JobBody = Callable[..., Awaitable[object]]

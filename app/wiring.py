@@ -19,6 +19,7 @@ from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
 from app.db.engine import create_engine, session_factory
 from app.db.schema import ensure_migrated
+from app.deployments.executors.ssh_connections import SshConnections
 from app.features import JOBS, RECOVERY, REPO_CONFIG, event_router
 from app.jobs import SERVICES, queue_functions
 from app.logs import masking_logs
@@ -77,6 +78,8 @@ async def open_services(
             providers = pool
         http = httpx.AsyncClient(verify=tls_context(), timeout=httpx.Timeout(30.0, connect=10.0))
         stack.push_async_callback(http.aclose)
+        connections = SshConnections()
+        stack.push_async_callback(connections.aclose)
         if queue is None:
             queue = build_queue(settings)
             stack.push_async_callback(queue.close)  # first to close: running jobs finish
@@ -99,6 +102,7 @@ async def open_services(
             permissions=PermissionCache(),
             router=event_router(),
             recovery=RECOVERY,
+            connections=connections,
         )
         if isinstance(queue, InProcessQueue):
             queue.bind(queue_functions(JOBS), {SERVICES: services})

@@ -17,6 +17,8 @@ from steps.launchers import Launcher
 
 __all__ = [
     "AiService",
+    "DeployService",
+    "Deployment",
     "Mask",
     "RunInfo",
     "SecretResolver",
@@ -61,6 +63,39 @@ class AiService:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """A deployment a step asked for, as it stands: its id, state, page and why it failed."""
+
+    id: int
+    state: str
+    url: str
+    release: str
+    error: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ("completed", "failed", "rolled_back", "cancelled")
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "completed"
+
+
+class DeployService(Protocol):
+    """Deployments, as the server offers them to a run's steps: a promotion passes the same
+    gate as any other, asked for by the person whose event started the run."""
+
+    async def promote(
+        self, environment: str, release: str | None, params: Mapping[str, str]
+    ) -> Deployment:
+        """Promote `release` (a name; None: the newest ready release of the run's commit)
+        into `environment`; StepFailed with the gate's refusal."""
+        ...
+
+    async def read(self, deployment_id: int) -> Deployment: ...
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """The run a step belongs to."""
 
@@ -95,6 +130,7 @@ class StepContext:
     log: Callable[[str], None]  # one line to the step log (masked before it is stored)
     record: Callable[[str, Any], Awaitable[None]]  # persist a side effect now (e.g. comment id)
     recorded: Mapping[str, Any] = field(default_factory=dict)  # what earlier attempts recorded
+    deployments: DeployService | None = None  # the `deploy` step's way to the environments
 
 
 class StepType(Protocol):

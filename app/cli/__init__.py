@@ -9,6 +9,7 @@ from app.cli import (
     config,
     db,
     deliveries,
+    deployments,
     receive,
     registries,
     releases,
@@ -16,6 +17,7 @@ from app.cli import (
     secrets,
     serve,
     service_accounts,
+    targets,
 )
 
 __all__ = ["main"]
@@ -40,5 +42,10 @@ for command in (
     registries.registries_group,
     components.components_group,
     service_accounts.service_accounts_group,
+    targets.targets_group,
+    deployments.deploy,
+    deployments.rollback,
+    deployments.deployments_group,
+    deployments.environments,
 ):
     main.add_command(command)

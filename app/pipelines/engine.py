@@ -26,7 +26,6 @@ from app.pipelines import reporting, runs
 from app.pipelines.plan import Plan, StepView, plan
 from app.pipelines.read_only import UNTRUSTED_WRITE, ReadOnlyProvider
 from app.pipelines.step_context import (
-    StepLog,
     render_env,
     run_secrets,
     step_context,
@@ -41,6 +40,7 @@ from app.work.attempts import hold_attempt
 from app.work.chain import has_room, keep_one, run_chain
 from app.work.job_ids import job_id
 from app.work.lease import worker_identity
+from app.work.log_lines import LogLines
 from steps.registry import STEP_TYPES
 from steps.secret_refs import SecretError
 from steps.templates import TemplateError, evaluate_condition, render_config, resolve_from
@@ -239,7 +239,7 @@ async def _attempt_step(
     provider = services.providers(run.provider, run.installation_id, token_scope(run))
     if not trusted(run):
         provider = ReadOnlyProvider(provider, UNTRUSTED_WRITE)
-    lines = StepLog(masker)
+    lines = LogLines(masker)
     step_ctx = step_context(services, run, step, provider, names, env, secrets, lines)
     work = step_type.run(step_ctx, config)
     ended = await supervise(services, run, step, spec, work, lines)

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from app.db.models.pipelines import PipelineRun, StepRun
+from app.environments.step_deployer import StepDeployer
 from app.pipelines import reporting, runs
 from app.secrets.definitions import Definition, all_definitions
 from app.secrets.masker import Masker
 from app.secrets.resolvers import Resolver
 from app.services import Services
+from app.work.log_lines import LogLines
 from providers.base import Provider
 from providers.vocabulary import Repo, TokenScope
 from steps.base import AiService, RunInfo, StepContext
@@ -21,7 +23,6 @@ from steps.templates import build_context, render_value
 
 __all__ = [
     "READ_ONLY_PERMISSIONS",
-    "StepLog",
     "prepare_workspace",
     "process_env",
     "render_env",
@@ -94,21 +95,6 @@ def process_env(services: Services) -> dict[str, str]:
     return env
 
 
-class StepLog:
-    """Masked log lines waiting for the next heartbeat to store them."""
-
-    def __init__(self, masker: Masker) -> None:
-        self._masker = masker
-        self._lines: list[str] = []
-
-    def write(self, line: str) -> None:
-        self._lines.append(self._masker(line.rstrip("\n")) + "\n")
-
-    def take(self) -> str:
-        text, self._lines = "".join(self._lines), []
-        return text
-
-
 UNTRUSTED = (
     "this run's code is not trusted (a pull request from a fork, or by someone below the "
     "repository's pull_requests.min_role): it gets no secrets"
@@ -160,7 +146,7 @@ def step_context(
     names: dict[str, Any],
     env: dict[str, str],
     secrets: Resolver,
-    log: StepLog,
+    log: LogLines,
 ) -> StepContext:
     """The StepContext of `step`: its run, the template `names`, its `env:`, and the narrow
     services (host client, HTTP, secrets resolved into `masker`, workspace, artifacts)."""
@@ -205,4 +191,5 @@ def step_context(
         log=log.write,
         record=record,
         recorded=step.recorded,
+        deployments=StepDeployer(services, run) if trusted(run) else None,
     )

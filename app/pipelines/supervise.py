@@ -12,9 +12,9 @@ from typing import Any
 from app.db.models.base import as_utc, utcnow
 from app.db.models.pipelines import PipelineRun, StepRun, StepState
 from app.pipelines import runs
-from app.pipelines.step_context import StepLog
 from app.services import Services
 from app.work.heartbeat import Beat, Fenced, Stopped, TimedOut, run_beating
+from app.work.log_lines import LogLines
 from providers.errors import ProviderError
 from steps.base import StepFailed
 from steps.process import STOP_NOW
@@ -40,7 +40,7 @@ async def supervise(
     step: StepRun,
     spec: dict[str, Any],
     work: Coroutine[Any, Any, dict[str, Any]],
-    lines: StepLog,
+    lines: LogLines,
 ) -> dict[str, Any] | Ended | None:
     """Run the step under its timeout; while it runs, beat (storing its log lines) and stop
     it when the run is cancelled. Its outputs, or how it ended; None if this attempt lost the

@@ -10,7 +10,8 @@ release to the queue. The `finish_release` job then does the I/O, safe to run tw
   Never a guessed digest.
 - a release `ready` or `failed` is announced once: the commits since the repository's
   previous release (the host's compare, capped at SHIPYARD_RELEASE_COMMITS_MAX), and a commit
-  status `shipyard/release` on its commit, linked to its page.
+  status `shipyard/release` on its commit, linked to its page; a ready one then goes to each
+  environment that says `auto_deploy: true` (`app.environments.auto_deploy`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from app.db.models.base import as_utc, utcnow
 from app.db.models.releases import Release, ReleaseState
+from app.environments.auto_deploy import deploy_new_release
 from app.releases import store
 from app.releases.model import ReleaseDraft
 from app.releases.registries import registry_client
@@ -180,6 +182,8 @@ async def _announce(services: Services, release: Release) -> None:
             log.warning(
                 "release %s: the %s status was not set: %s", release.id, RELEASE_CONTEXT, error
             )
+    if release.state == ReleaseState.READY:
+        await deploy_new_release(services, release)
     await store.record_announcement(
         services.sessions,
         release.id,

@@ -35,6 +35,12 @@ class FakeGitHub:
     def statuses(self) -> list[dict[str, Any]]:
         return [r.json for r in self.requests if r.method == "POST" and "/statuses/" in r.path]
 
+    def deployments(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("/deployments")]
+
+    def deployment_statuses(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and "/deployments/" in r.path]
+
     def comment_posts(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/comments")]
 
@@ -57,6 +63,13 @@ class FakeGitHub:
                     self._edit_comment,
                     methods=["PATCH"],
                 ),
+                Route("/repos/{owner}/{name}/deployments", self._deployment, methods=["POST"]),
+                Route(
+                    "/repos/{owner}/{name}/deployments/{id:int}/statuses",
+                    self._deployment_status,
+                    methods=["POST"],
+                ),
+                Route("/repos/{owner}/{name}/commits/{sha}/pulls", self._commit_pulls),
             ]
         )
 
@@ -108,6 +121,45 @@ class FakeGitHub:
     async def _status(self, request: Request) -> Response:
         body = await self._record(request)
         return JSONResponse({"id": next(self._ids), **body}, status_code=201)
+
+    async def _deployment(self, request: Request) -> Response:
+        """POST /repos/{owner}/{repo}/deployments: the documented body, nothing else."""
+        body = await self._record(request)
+        allowed = {
+            "ref",
+            "task",
+            "auto_merge",
+            "required_contexts",
+            "payload",
+            "environment",
+            "description",
+            "transient_environment",
+            "production_environment",
+        }
+        if not isinstance(body, dict) or "ref" not in body or set(body) - allowed:
+            return JSONResponse({"message": "Invalid request"}, status_code=422)
+        deployment = {"id": next(self._ids), "sha": body["ref"], **body}
+        return JSONResponse(deployment, status_code=201)
+
+    async def _deployment_status(self, request: Request) -> Response:
+        body = await self._record(request)
+        allowed = {
+            "state",
+            "target_url",
+            "log_url",
+            "description",
+            "environment",
+            "environment_url",
+            "auto_inactive",
+        }
+        states = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
+        if not isinstance(body, dict) or body.get("state") not in states or set(body) - allowed:
+            return JSONResponse({"message": "Invalid request"}, status_code=422)
+        return JSONResponse({"id": next(self._ids), **body}, status_code=201)
+
+    async def _commit_pulls(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse([])
 
     async def _comments(self, request: Request) -> Response:
         body = await self._record(request)

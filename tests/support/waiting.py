@@ -21,3 +21,20 @@ async def until(
         await asyncio.sleep(0.05)
         found = await read()
     return found
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float = 20.0
+) -> None:
+    """Wait until `condition()` holds, asking every 50 ms for at most `within` seconds; an
+    AssertionError (naming the condition) if it never does."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        answer = condition()
+        if not isinstance(answer, bool):
+            answer = await answer
+        if answer:
+            return
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"{condition.__name__} did not hold within {within:g} s")
+        await asyncio.sleep(0.05)

@@ -1,13 +1,13 @@
-"""Version 1 of the REST API, for CI systems: releases, CI build reports and service accounts,
-with its OpenAPI document. One module per resource, each with its `operations`; they are
-served behind `ApiEdge` (the 1 MB limit and the API's error shape), which nothing outside
-`/api/v1` passes through."""
+"""Version 1 of the REST API, for CI systems: releases, CI build reports, deployments, service
+accounts and deploy targets, with its OpenAPI document. One module per resource, each with its
+`operations`; they are served behind `ApiEdge` (the 1 MB limit and the API's error shape),
+which nothing outside `/api/v1` passes through."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Router
 
-from app.api.v1 import ci_events, releases, service_accounts
+from app.api.v1 import ci_events, deployments, releases, service_accounts, targets
 from app.api.v1.edge import ApiEdge
 from app.api.v1.openapi import openapi_operation
 from app.api.v1.operations import Operation, routes_of
@@ -22,7 +22,9 @@ def _operations() -> list[Operation]:
 operations: list[Operation] = [
     *releases.operations,
     *ci_events.operations,
+    *deployments.operations,
     *service_accounts.operations,
+    *targets.operations,
     openapi_operation(_operations),
 ]
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.v1.models import Success
-from app.api.v1.operations import MAX_ID, Operation
+from app.api.v1.operations import MAX_ID, NAME, Operation
 
 __all__ = ["OPENAPI_PATH", "OpenApiDocument", "openapi_document", "openapi_operation"]
 
@@ -51,6 +51,15 @@ def _parameters(operation: Operation, schemas: _Queries) -> list[dict[str, Any]]
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
         }
         for name in operation.path_ids
+    ]
+    parameters += [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": f"^{NAME.pattern}$"},
+        }
+        for name in operation.path_names
     ]
     if operation.query is not None:
         schema = schemas[operation.query]

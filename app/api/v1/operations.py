@@ -5,6 +5,7 @@ OpenAPI document are both made from it, so the document describes what is valida
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -36,6 +37,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     path_ids: tuple[str, ...] = ()  # integer path parameters
+    path_names: tuple[str, ...] = ()  # name path parameters (letters, digits, '-', '_')
     authenticated: bool = True
     description: str = ""
     errors: Mapping[int, str] = field(default_factory=dict)  # status → description
@@ -53,7 +55,7 @@ class Operation:
             standard[413] = "The body is over 1 MB"
         if self.body is not None or self.query is not None:
             standard[422] = "The request does not fit the schema; `fields` names where"
-        if self.path_ids:
+        if self.path_ids or self.path_names:
             standard[404] = "No such resource"
         for status, description in {**standard, **self.errors}.items():
             found.setdefault(status, (description, ErrorBody))
@@ -71,6 +73,8 @@ def routes_of(operations: Sequence[Operation]) -> list[Route]:
         endpoint = operation.endpoint
         if operation.path_ids:
             endpoint = _ids_in_range(operation.path_ids, endpoint)
+        if operation.path_names:
+            endpoint = _names_well_formed(operation.path_names, endpoint)
         by_path.setdefault(path, {})[operation.method] = endpoint
     return [
         Route(path, _by_method(methods), methods=list(methods)) for path, methods in by_path.items()
@@ -90,6 +94,19 @@ def _ids_in_range(names: tuple[str, ...], endpoint: Endpoint) -> Endpoint:
         for name in names:
             if not 0 < request.path_params[name] <= MAX_ID:
                 raise ApiError(404, "not_found", f"no resource has the id {name} given")
+        return await endpoint(request)
+
+    return checked
+
+
+NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def _names_well_formed(names: tuple[str, ...], endpoint: Endpoint) -> Endpoint:
+    async def checked(request: Request) -> Response:
+        for name in names:
+            if not NAME.fullmatch(request.path_params[name]):
+                raise ApiError(404, "not_found", f"no {name} has that name")
         return await endpoint(request)
 
     return checked

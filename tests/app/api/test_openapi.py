@@ -60,6 +60,18 @@ async def test_the_document_validates_and_describes_every_answer(api: httpx.Asyn
         ("POST", "/api/v1/service-accounts"),
         ("GET", "/api/v1/service-accounts"),
         ("DELETE", "/api/v1/service-accounts/{accountId}"),
+        ("POST", "/api/v1/targets"),
+        ("GET", "/api/v1/targets"),
+        ("GET", "/api/v1/targets/{targetId}"),
+        ("PATCH", "/api/v1/targets/{targetId}"),
+        ("DELETE", "/api/v1/targets/{targetId}"),
+        ("POST", "/api/v1/targets/{targetId}/test"),
+        ("POST", "/api/v1/deployments"),
+        ("GET", "/api/v1/deployments"),
+        ("GET", "/api/v1/deployments/{deploymentId}"),
+        ("POST", "/api/v1/deployments/{deploymentId}/approve"),
+        ("POST", "/api/v1/deployments/{deploymentId}/cancel"),
+        ("POST", "/api/v1/environments/{environment}/rollback"),
         ("GET", "/api/v1/openapi.json"),
     }
     for key, operation in operations.items():

@@ -1,0 +1,275 @@
+"""Telling the Git host where a deployment is, on every host alike.
+
+- A deployment per job, made when the job starts (GitHub's deployments API, GitLab's; on
+  Gitea / Forgejo, which have none, the commit status `shipyard/deploy/<env>` is the
+  deployment: ADR 7), with statuses queued → in_progress → success | failure | error, the job's
+  page as the log URL and the environment's URL. A job that rolls back ends its deployment
+  `failure`, and the rollback gets a deployment of its own.
+- The commit status `shipyard/deploy/<env>` on the release's commit, from the moment the job
+  waits (for approvals, or its turn) to its end — on GitHub and GitLab beside the deployment;
+  on Gitea it is the deployment's own status, set once, not twice.
+- One upserted comment on the open pull request the release's commit belongs to.
+
+Reporting never fails a deployment: a host that does not answer is logged. The final status of
+a job is claimed in the database before it is sent, so it is sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.db.models.deployments import DeploymentJob, DeploymentTask, JobKind, JobState
+from app.deployments import jobs
+from app.deployments.snapshot import JobSpec
+from app.deployments.tasks import load
+from app.services import Services
+from providers.base import Provider
+from providers.errors import ProviderError
+from providers.vocabulary import CommitState, CommitStatus, Deployment, DeploymentState, Repo
+
+__all__ = [
+    "deploy_context",
+    "job_url",
+    "report_ended",
+    "report_preparing",
+    "report_rollback",
+    "report_started",
+    "report_waiting",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_DESCRIPTION = 140
+_ENDED = {
+    JobState.COMPLETED: (DeploymentState.SUCCESS, CommitState.SUCCESS),
+    JobState.FAILED: (DeploymentState.FAILURE, CommitState.FAILURE),
+    JobState.ROLLED_BACK: (DeploymentState.FAILURE, CommitState.FAILURE),
+    JobState.CANCELLED: (DeploymentState.ERROR, CommitState.ERROR),
+}
+
+
+def deploy_context(environment: str) -> str:
+    return f"shipyard/deploy/{environment}"
+
+
+def job_url(public_url: str, job_id: int) -> str:
+    return f"{public_url.rstrip('/')}/deployments/{job_id}"
+
+
+def _provider(services: Services, job: DeploymentJob) -> Provider:
+    return services.providers(job.provider, job.installation_id)
+
+
+def _words(job: DeploymentJob, spec: JobSpec) -> str:
+    what = "roll back to" if job.kind == JobKind.ROLLBACK else "deploy"
+    return f"{what} {spec.release.name} to {job.environment}"
+
+
+async def _commit_status(
+    services: Services, job: DeploymentJob, spec: JobSpec, state: CommitState, text: str
+) -> None:
+    """The `shipyard/deploy/<env>` status; on a host where the deployment is that status,
+    only while no deployment exists yet (waiting)."""
+    provider = _provider(services, job)
+    commit = spec.release.commit
+    if commit is None or (provider.deployments_are_statuses and job.host_deployment):
+        return
+    status = CommitStatus(
+        state=state,
+        context=deploy_context(job.environment),
+        description=text[:MAX_DESCRIPTION],
+        target_url=job_url(services.settings.public_url, job.id or 0),
+    )
+    await _quietly(job, "status", provider.set_commit_status(Repo(job.repository), commit, status))
+
+
+async def report_waiting(services: Services, job: DeploymentJob, why: str) -> None:
+    """The job waits (for approvals, or its turn): a pending status saying for what."""
+    spec = JobSpec.of(job)
+    await _commit_status(services, job, spec, CommitState.PENDING, f"{_words(job, spec)}: {why}")
+
+
+async def report_preparing(services: Services, job: DeploymentJob) -> None:
+    """The job has its turn and prepares: its host deployment, made once, queued."""
+    spec = JobSpec.of(job)
+    if _recorded(job, "deploy") is not None:
+        return  # made by an earlier attempt: its statuses go on from there
+    deployment = await _deployment(services, job, spec, "deploy")
+    await _set(services, job, spec, deployment, DeploymentState.QUEUED, _words(job, spec))
+
+
+async def report_started(services: Services, job: DeploymentJob) -> None:
+    """The job runs its tasks: its deployment in progress; the status; the comment."""
+    spec = JobSpec.of(job)
+    deployment = await _deployment(services, job, spec, "deploy")
+    await _set(services, job, spec, deployment, DeploymentState.IN_PROGRESS, _words(job, spec))
+    await _commit_status(services, job, spec, CommitState.PENDING, f"{_words(job, spec)}: running")
+    await _comment(services, job, spec)
+
+
+async def report_rollback(services: Services, job: DeploymentJob, reason: str) -> None:
+    """The job failed and rolls back: its deployment fails; the rollback gets its own."""
+    spec = JobSpec.of(job)
+    failed = _recorded(job, "deploy")
+    if failed is not None and await jobs.mark_reported(services.sessions, job.id or 0, "failed"):
+        await _set(services, job, spec, failed, DeploymentState.FAILURE, f"failed: {reason}")
+    deployment = await _deployment(services, job, spec, "rollback")
+    await _set(services, job, spec, deployment, DeploymentState.IN_PROGRESS, "rolling back")
+    text = f"{_words(job, spec)} failed; rolling back: {reason}"
+    await _commit_status(services, job, spec, CommitState.PENDING, text)
+    await _comment(services, job, spec)
+
+
+async def report_ended(services: Services, job: DeploymentJob) -> None:
+    """The job ended: the final status of its deployment (or its rollback's), once."""
+    if not await jobs.mark_reported(services.sessions, job.id or 0, "ended"):
+        return
+    spec = JobSpec.of(job)
+    state, commit_state = _ENDED[JobState(job.state)]
+    text = f"{_words(job, spec)}: {_ended_words(job)}"
+    which = "rollback" if job.state == JobState.ROLLED_BACK else "deploy"
+    deployment = _recorded(job, which)
+    if job.state == JobState.ROLLED_BACK:
+        state = DeploymentState.SUCCESS  # the rollback's own deployment succeeded
+    elif job.state == JobState.FAILED and _recorded(job, "rollback") is not None:
+        deployment = _recorded(job, "rollback")  # the rollback itself failed
+    if deployment is not None:
+        await _set(services, job, spec, deployment, state, text)
+    await _commit_status(services, job, spec, commit_state, text)
+    await _comment(services, job, spec)
+
+
+def _ended_words(job: DeploymentJob) -> str:
+    if job.state == JobState.COMPLETED:
+        return "done"
+    if job.state == JobState.ROLLED_BACK:
+        return f"rolled back ({job.error or 'failed'})"
+    if job.state == JobState.CANCELLED:
+        return "cancelled"
+    return f"failed: {job.error or 'no reason given'}"
+
+
+def _recorded(job: DeploymentJob, which: str) -> Deployment | None:
+    data = (job.host_deployment or {}).get(which)
+    if not isinstance(data, dict):
+        return None
+    return Deployment(
+        id=data["id"], environment=data["environment"], sha=data.get("sha"), ref=data.get("ref")
+    )
+
+
+async def _deployment(
+    services: Services, job: DeploymentJob, spec: JobSpec, which: str
+) -> Deployment | None:
+    """The job's host deployment for `which` (deploy, rollback): the recorded one, or made now
+    and recorded (None when the release names no commit, or the host refused)."""
+    recorded = _recorded(job, which)
+    if recorded is not None:
+        return recorded
+    commit = spec.release.commit
+    if which == "rollback":
+        commit = (job.spec.get("rollback_release") or {}).get("commit") or commit
+    if commit is None:
+        return None
+    provider = _provider(services, job)
+    made = await _quietly(
+        job,
+        "deployment",
+        provider.create_deployment(
+            Repo(job.repository),
+            ref=commit,
+            sha=commit,
+            environment=job.environment,
+            description=_words(job, spec)[:MAX_DESCRIPTION],
+            payload={"shipyard": {"job": job.id, "release": spec.release.id, "kind": which}},
+            production=spec.environment.production,
+            transient=spec.environment.transient,
+            environment_url=spec.url,
+        ),
+    )
+    if made is None:
+        return None
+    data: dict[str, Any] = {
+        "id": made.id,
+        "environment": made.environment,
+        "sha": made.sha,
+        "ref": made.ref,
+    }
+    job.host_deployment = {**(job.host_deployment or {}), which: data}
+    await jobs.record_host_deployment(services.sessions, job.id or 0, job.host_deployment)
+    return _recorded(job, which)
+
+
+async def _set(
+    services: Services,
+    job: DeploymentJob,
+    spec: JobSpec,
+    deployment: Deployment | None,
+    state: DeploymentState,
+    text: str,
+) -> None:
+    if deployment is None:
+        return
+    provider = _provider(services, job)
+    await _quietly(
+        job,
+        "deployment status",
+        provider.set_deployment_status(
+            Repo(job.repository),
+            deployment,
+            state,
+            environment_url=spec.url,
+            log_url=job_url(services.settings.public_url, job.id or 0),
+            description=text[:MAX_DESCRIPTION],
+        ),
+    )
+
+
+async def _comment(services: Services, job: DeploymentJob, spec: JobSpec) -> None:
+    """The job's progress, upserted on the open pull request of its commit (if there is one)."""
+    number = job.pr_number
+    provider = _provider(services, job)
+    repo = Repo(job.repository)
+    if number is None and spec.release.commit and "pr" not in job.spec:
+        found = await _quietly(
+            job, "pull requests", provider.pull_requests_for_commit(repo, spec.release.commit)
+        )
+        number = found[0].number if found else None
+        job.spec = {**job.spec, "pr": number}
+        await jobs.touch_job(services.sessions, job.id or 0, pr_number=number, spec=job.spec)
+    if number is None:
+        return
+    loaded = await load(services.sessions, job.id or 0)
+    tasks = loaded.tasks if loaded is not None else []
+    body = progress_comment(job, spec, tasks, job_url(services.settings.public_url, job.id or 0))
+    marker = f"deployment-{job.id}"
+    await _quietly(job, "comment", provider.upsert_comment(repo, number, marker, body))
+
+
+def progress_comment(
+    job: DeploymentJob, spec: JobSpec, tasks: list[DeploymentTask], url: str
+) -> str:
+    """The pull request comment: the job's state, and a line per task."""
+    lines = [
+        f"**Shipyard** · [{_words(job, spec)}]({url}) · **{job.state.replace('_', ' ')}**",
+        "",
+    ]
+    if tasks:
+        lines += ["| task | target | state |", "| --- | --- | --- |"]
+        for task in tasks:
+            where = task.target or ", ".join(task.targets)
+            what = f"{task.kind} {task.component}" if task.component else task.kind
+            lines.append(f"| {what} | {where} | {task.state} |")
+    if job.error:
+        lines += ["", f"> {job.error[:500]}"]
+    return "\n".join(lines)
+
+
+async def _quietly(job: DeploymentJob, what: str, call: Any) -> Any:
+    """Await a host call; a host error is logged (reporting never fails a deployment)."""
+    try:
+        return await call
+    except (ProviderError, NotImplementedError) as error:
+        log.warning("deployment %s: the %s was not reported: %s", job.id, what, error)
+        return None

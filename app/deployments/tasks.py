@@ -1,0 +1,301 @@
+"""Deployment tasks in the database: durable work (`app.work.lease`) like pipeline steps.
+
+A task is claimed with a lease by one attempt (queued or retrying → dispatched), beats while it
+runs, and is taken over by the sweep when its beats stop. The claim records the state it found
+(`resumed_from`): a take-over of a task that was `running` knows its executor may already have
+acted. A task that finishes reads its job in the same transaction with the job's row locked,
+so two tasks ending at once cannot both miss that the other is done (and leave the job waiting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import update
+from sqlalchemy.orm import QueryableAttribute, defer
+from sqlmodel import col, select
+
+from app.db.engine import SessionFactory
+from app.db.models.base import utcnow
+from app.db.models.deployments import DeploymentJob, DeploymentTask, JobState, TaskState
+from app.deployments.states import TASK_MOVES
+from app.work.heartbeat import Beat
+from app.work.lease import LeasedWork
+
+__all__ = [
+    "TASKS",
+    "Loaded",
+    "NewTask",
+    "add_tasks",
+    "beat",
+    "claim_task",
+    "enter",
+    "finish_task",
+    "load",
+    "move_task",
+    "move_tasks",
+    "record",
+    "stale_tasks",
+    "start_tasks",
+    "task_log",
+]
+
+TASKS = LeasedWork(
+    DeploymentTask,
+    pending=TaskState.QUEUED,
+    running=TaskState.DISPATCHED,
+    ready=(TaskState.RETRYING,),
+    held=(TaskState.RUNNING, TaskState.VERIFYING),
+    resumed_column="resumed_from",
+)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    wave: int
+    kind: str
+    target: str | None = None
+    targets: tuple[str, ...] = ()
+    component: str | None = None
+    digest: str | None = None
+    replaced_digest: str | None = None
+    max_attempts: int = 1
+
+
+async def add_tasks(sessions: SessionFactory, job_id: int, new: Sequence[NewTask]) -> None:
+    """Append the tasks to the job, after any it has."""
+    async with sessions() as session:
+        found = await session.exec(
+            select(DeploymentTask.position)
+            .where(DeploymentTask.job_id == job_id)
+            .order_by(col(DeploymentTask.position).desc())
+            .limit(1)
+        )
+        last = found.first()
+        start = 0 if last is None else last + 1
+        for offset, task in enumerate(new):
+            session.add(
+                DeploymentTask(
+                    job_id=job_id,
+                    position=start + offset,
+                    wave=task.wave,
+                    kind=task.kind,
+                    target=task.target,
+                    targets=list(task.targets),
+                    component=task.component,
+                    digest=task.digest,
+                    replaced_digest=task.replaced_digest,
+                    max_attempts=task.max_attempts,
+                )
+            )
+        await session.commit()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A job with all its tasks (without their logs), read in one transaction."""
+
+    job: DeploymentJob
+    tasks: list[DeploymentTask]
+
+    def task(self, task_id: int) -> DeploymentTask:
+        return next(task for task in self.tasks if task.id == task_id)
+
+
+async def load(sessions: SessionFactory, job_id: int) -> Loaded | None:
+    async with sessions() as session:
+        return await _load(session, job_id)
+
+
+async def _load(session: Any, job_id: int) -> Loaded | None:
+    job = await _job_row(session, job_id)
+    return None if job is None else Loaded(job, await _tasks_of(session, job_id))
+
+
+async def _job_row(session: Any, job_id: int, *, lock: bool = False) -> DeploymentJob | None:
+    """The job; with `lock`, its row held until the transaction ends (PostgreSQL's FOR
+    UPDATE; SQLite has one writer at a time anyway)."""
+    query = select(DeploymentJob).where(col(DeploymentJob.id) == job_id)
+    job: DeploymentJob | None = (
+        await session.exec(query.with_for_update() if lock else query)
+    ).one_or_none()
+    return job
+
+
+async def _tasks_of(session: Any, job_id: int) -> list[DeploymentTask]:
+    rows = await session.exec(
+        select(DeploymentTask)
+        .options(defer(cast(QueryableAttribute[str], DeploymentTask.log)))
+        .where(DeploymentTask.job_id == job_id)
+        .order_by(col(DeploymentTask.position))
+    )
+    return list(rows)
+
+
+async def task_log(sessions: SessionFactory, task_id: int) -> str:
+    async with sessions() as session:
+        found = await session.exec(select(DeploymentTask.log).where(DeploymentTask.id == task_id))
+        return found.one_or_none() or ""
+
+
+async def move_task(
+    sessions: SessionFactory, task_id: int, target: TaskState, **values: Any
+) -> bool:
+    async with sessions() as session:
+        moved = await _move(session, [task_id], target, **values)
+        await session.commit()
+        return moved == 1
+
+
+async def move_tasks(
+    sessions: SessionFactory, task_ids: Sequence[int], target: TaskState, **values: Any
+) -> int:
+    """Move each of the tasks its state allows; how many moved."""
+    if not task_ids:
+        return 0
+    async with sessions() as session:
+        moved = await _move(session, task_ids, target, **values)
+        await session.commit()
+        return moved
+
+
+async def _move(session: Any, task_ids: Sequence[int], target: TaskState, **values: Any) -> int:
+    result = await session.exec(
+        update(DeploymentTask)
+        .execution_options(synchronize_session=False)
+        .where(
+            col(DeploymentTask.id).in_(task_ids),
+            col(DeploymentTask.state).in_(TASK_MOVES.sources(target)),
+        )
+        .values(state=target, **values)
+    )
+    return int(result.rowcount)
+
+
+async def claim_task(
+    sessions: SessionFactory, task_id: int, *, lease: timedelta, owner: str
+) -> Loaded | None:
+    """Take a ready task (or one whose worker stopped beating) for a new attempt by `owner`,
+    and read its job; None if another attempt has it or it has ended. One transaction."""
+    claim = TASKS.claim(task_id, lease=lease, now=utcnow(), owner=owner)
+    async with sessions() as session:
+        claimed = await session.exec(claim.returning(col(DeploymentTask.job_id)))
+        job_id = claimed.scalar_one_or_none()
+        loaded = await _load(session, job_id) if job_id is not None else None
+        await session.commit()
+        return loaded
+
+
+async def finish_task(
+    sessions: SessionFactory,
+    task_id: int,
+    job_id: int,
+    state: TaskState,
+    *,
+    log: str,
+    **values: Any,
+) -> Loaded | None:
+    """Move a task to its end (or back to retrying), append to its log, and read the job as it
+    now is, its row locked first."""
+    async with sessions() as session:
+        job = await _job_row(session, job_id, lock=True)
+        await _move(
+            session,
+            [task_id],
+            state,
+            log=col(DeploymentTask.log) + log,
+            finished_at=utcnow(),
+            **values,
+        )
+        loaded = None if job is None else Loaded(job, await _tasks_of(session, job_id))
+        await session.commit()
+        return loaded
+
+
+async def beat(
+    sessions: SessionFactory,
+    task_id: int,
+    job_id: int,
+    log: str,
+    *,
+    attempt: int,
+    owner: str | None,
+    **values: Any,
+) -> Beat:
+    """The task's attempt is alive: append its new log lines. Beat.LOST if another attempt
+    holds the task now; Beat.STOP if its job was cancelled meanwhile."""
+    async with sessions() as session:
+        held = await session.exec(
+            TASKS.beat(
+                task_id,
+                now=utcnow(),
+                attempt=attempt,
+                owner=owner,
+                log=col(DeploymentTask.log) + log,
+                **values,
+            )
+        )
+        found = await session.exec(
+            select(DeploymentJob.cancel_requested, DeploymentJob.state).where(
+                DeploymentJob.id == job_id
+            )
+        )
+        row = found.one_or_none()
+        await session.commit()
+        if held.rowcount != 1:
+            return Beat.LOST
+        stop = row is None or row[0] or row[1] == JobState.CANCELLED
+        return Beat.STOP if stop else Beat.ALIVE
+
+
+async def record(sessions: SessionFactory, task_id: int, key: str, value: Any) -> None:
+    """Persist something the task did (so a later attempt knows), now."""
+    async with sessions() as session:
+        task = await session.get(DeploymentTask, task_id)
+        if task is None:
+            return
+        task.recorded = {**task.recorded, key: value}
+        session.add(task)
+        await session.commit()
+
+
+async def stale_tasks(sessions: SessionFactory, *, older_than: datetime) -> list[DeploymentTask]:
+    """Tasks held by an attempt whose beats stopped before `older_than` (its worker died)."""
+    async with sessions() as session:
+        return list(await session.exec(TASKS.stale(older_than=older_than)))
+
+
+async def enter(
+    sessions: SessionFactory, task_id: int, state: TaskState, *, attempt: int, owner: str | None
+) -> bool:
+    """Move the task on (running, verifying) for attempt `attempt` of `owner`, which beats
+    for it too; False when another attempt holds the task now."""
+    async with sessions() as session:
+        held = await session.exec(
+            TASKS.beat(task_id, now=utcnow(), attempt=attempt, owner=owner, state=state)
+        )
+        await session.commit()
+        return bool(held.rowcount == 1)
+
+
+async def start_tasks(sessions: SessionFactory, task_ids: Sequence[int]) -> list[int]:
+    """Make the pending tasks ready (queued); the ids of those this call moved, in order."""
+    if not task_ids:
+        return []
+    async with sessions() as session:
+        moved = await session.exec(
+            update(DeploymentTask)
+            .execution_options(synchronize_session=False)
+            .where(
+                col(DeploymentTask.id).in_(task_ids),
+                col(DeploymentTask.state) == TaskState.PENDING,
+            )
+            .values(state=TaskState.QUEUED)
+            .returning(col(DeploymentTask.id))
+        )
+        ids = set(moved.scalars().all())
+        await session.commit()
+    return [task_id for task_id in task_ids if task_id in ids]
