@@ -28,6 +28,7 @@ verbatim — never rendered — with the release's values as `SHIPYARD_*` enviro
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -36,14 +37,18 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
+from app.pipelines.config.references import GRANTS
 from app.releases.config import components_of
 from app.repo_config.errors import custom_error
 from app.repo_config.fields import FrozenModel, Template, named, none_as_empty
 from app.repo_config.schema import RepoConfig, Section
 from steps.config_types import ENV_NAME, Duration
+from steps.secret_refs import SecretError, is_reference, parse_reference
 
 __all__ = [
     "ARTIFACT_KINDS",
@@ -256,6 +261,25 @@ class ArtifactSpec(FrozenModel):
             [(kind, options)] = value.items()
             return {"kind": kind, **(options or {})}
         return value
+
+    @field_validator("env")
+    @classmethod
+    def _secrets_granted(cls, env: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        """A value may be `secret://NAME` (kept as the reference until the file is written on
+        the target): a secret the server defines and grants the repository."""
+        context = info.context
+        grants = context.get(GRANTS) if isinstance(context, Mapping) else None
+        for key, value in env.items():
+            if not is_reference(value):
+                continue
+            try:
+                ref = parse_reference(value, allowed=("secret",))
+            except SecretError as error:
+                raise custom_error(f"{key}: {error}") from None
+            problem = grants.problem(ref.name) if grants is not None else None
+            if problem is not None:
+                raise custom_error(f"{key}: {problem}")
+        return env
 
     @model_validator(mode="after")
     def _options_of_kind(self) -> ArtifactSpec:

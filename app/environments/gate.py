@@ -9,7 +9,6 @@ targets the server has) and asks each check in turn.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from app.access.roles import role_name
 from app.accounts import Permission as AccountPermission
@@ -35,13 +34,12 @@ DEPLOY_PERMISSION = AccountPermission("deployments", "create")
 REGISTRY_ROLE = Permission.WRITE
 
 
-@dataclass(frozen=True)
 class Refusal(Exception):
     """A promotion (or approval) the gate refuses: which gate, why, and how to pass it."""
 
-    gate: str
-    message: str
-    how: str = ""
+    def __init__(self, gate: str, message: str, how: str = "") -> None:
+        super().__init__(message)
+        self.gate, self.message, self.how = gate, message, how
 
     def __str__(self) -> str:
         return f"{self.message}{f' ({self.how})' if self.how else ''}"

@@ -45,7 +45,10 @@ async def test_every_field_can_be_given(harness: StepHarness) -> None:
         (
             "b" * 40,
             CommitStatus(
-                CommitState.FAILURE, "shipyard/deploy/staging", "3 tests failed", "https://ci.example/1"
+                CommitState.FAILURE,
+                "shipyard/deploy/staging",
+                "3 tests failed",
+                "https://ci.example/1",
             ),
         )
     ]

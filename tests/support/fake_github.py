@@ -30,6 +30,7 @@ class FakeGitHub:
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (repo, path) -> bytes
     requests: list[Recorded] = field(default_factory=list)
     comments: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)  # login → role; others: admin
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def statuses(self) -> list[dict[str, Any]]:
@@ -95,9 +96,11 @@ class FakeGitHub:
         return JSONResponse(github_pull(request.path_params["number"], "https://github.test"))
 
     async def _permission(self, request: Request) -> Response:
-        """Everyone is an admin."""
+        """Everyone is an admin, but those `roles` names."""
         await self._record(request)
-        return JSONResponse({"permission": "admin", "role_name": "admin"})
+        role = self.roles.get(request.path_params["login"], "admin")
+        permission = {"maintain": "write", "triage": "read"}.get(role, role)
+        return JSONResponse({"permission": permission, "role_name": role})
 
     async def _repo(self, request: Request) -> Response:
         await self._record(request)

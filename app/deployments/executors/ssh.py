@@ -25,8 +25,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-import asyncssh
-
 from app.deployments.executors.base import (
     CheckResult,
     DeployFailed,
@@ -40,6 +38,7 @@ from app.deployments.executors.ssh_connections import (
     open_connection,
     ssh_connection,
 )
+from app.deployments.executors.sshlib import asyncssh
 from steps.config_types import ENV_NAME
 from steps.process import GRACE_SECONDS, STOP_NOW
 

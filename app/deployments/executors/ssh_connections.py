@@ -15,10 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import asyncssh
-from asyncssh.public_key import get_default_public_key_algs
-
 from app.deployments.executors.base import DeployFailed, TargetInfo
+from app.deployments.executors.sshlib import asyncssh, get_default_public_key_algs
 from app.deployments.targets.spec import SshConnection
 from steps.secret_refs import SecretError
 
