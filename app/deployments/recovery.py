@@ -1,6 +1,7 @@
 """The deployments' recovery: tasks whose worker stopped beating run again (or fail as
 interrupted: `engine`), and jobs that nothing moved for a lease go on from where their row
-says they are (a job the queue lost, a worker that died between two steps)."""
+says they are (a job the queue lost, a worker that died between two steps), their ready
+tasks handed to the queue again."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from datetime import timedelta
 
 from app.db.models.base import utcnow
+from app.db.models.deployments import TaskState
 from app.deployments import jobs, tasks
 from app.deployments.queueing import enqueue_advance, enqueue_task
 from app.services import Services
@@ -30,4 +32,10 @@ async def recover_deployments(services: Services, at_start: bool) -> int:
     for job_id in await jobs.stalled_jobs(services.sessions, older_than=older_than):
         await jobs.touch_job(services.sessions, job_id)  # a lease before the next look
         await enqueue_advance(services, job_id)
+        loaded = await tasks.load(services.sessions, job_id)
+        for task in loaded.tasks if loaded is not None else []:
+            # Ready, but their queue job may be lost (a flushed Redis): a claim decides who
+            # runs one, so handing it over again costs nothing.
+            if task.state in (TaskState.QUEUED, TaskState.RETRYING) and task.id is not None:
+                await enqueue_task(services, task.id, task.attempts + 1)
     return len(stale)
