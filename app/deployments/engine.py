@@ -269,18 +269,11 @@ async def _fail_or_roll_back(
         await _end_job(services, job_id, JobState.FAILED, error=f"{reason}; {planned}")
         return
     wave, new_tasks, previous = planned
-    await tasks.add_tasks(services.sessions, job_id, new_tasks)
-    updated_spec = {**job.spec}
-    if previous is not None:
-        updated_spec["rollback_release"] = previous.as_json()
-    await jobs.touch_job(
-        services.sessions,
-        job_id,
-        plan=[*job.plan, wave.as_json()],
-        spec=updated_spec,
-    )
-    if not await jobs.move_job(services.sessions, job_id, JobState.ROLLING_BACK, error=reason):
-        return
+    more_spec = {"rollback_release": previous.as_json()} if previous is not None else {}
+    if not await tasks.begin_rollback(
+        services.sessions, job_id, wave.as_json(), more_spec, new_tasks, error=reason
+    ):
+        return  # another attempt began it
     rolling = await jobs.get_job(services.sessions, job_id)
     assert rolling is not None
     await report_rollback(services, rolling, reason)

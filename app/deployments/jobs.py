@@ -299,8 +299,12 @@ async def approvals_of(sessions: SessionFactory, job_id: int) -> list[Deployment
 async def save_artifacts(
     sessions: SessionFactory, job_id: int, purpose: str, artifacts: Sequence[Artifact]
 ) -> None:
-    """The job's generated files for `purpose` (deploy, rollback), replacing any earlier."""
+    """The job's generated files for `purpose` (deploy, rollback), replacing any earlier (the
+    job's row locked first: two attempts preparing one job write one after the other)."""
     async with sessions() as session:
+        await session.exec(
+            select(DeploymentJob.id).where(col(DeploymentJob.id) == job_id).with_for_update()
+        )
         existing = await session.exec(
             select(DeploymentArtifact).where(
                 DeploymentArtifact.job_id == job_id, DeploymentArtifact.purpose == purpose

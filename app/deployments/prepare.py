@@ -4,8 +4,6 @@ its tasks — one per target and component, a bake, a switch — made once."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import col, select
 
 from app.db.models.deployments import (
@@ -156,24 +154,24 @@ def _tasks(
     return made
 
 
-async def prepare(services: Services, job: DeploymentJob) -> Plan:
-    """Generate the job's files, plan it and make its tasks (once: a job prepared again after
-    its worker died keeps the tasks it has). Prepared when it cannot be."""
+async def prepare(services: Services, job: DeploymentJob) -> None:
+    """Generate the job's files, plan it and make its tasks — once: of two attempts preparing
+    one job (a take-over of one that seemed stalled), the first to write its plan wins, and a
+    job prepared again after its worker died keeps the tasks it has. Prepared when it cannot
+    be prepared."""
     assert job.id is not None
     spec = JobSpec.of(job)
     artifacts = await artifacts_for(services, job, spec, spec.release)
     await jobs.save_artifacts(services.sessions, job.id, "deploy", artifacts)
-    loaded = await tasks.load(services.sessions, job.id)
-    if loaded is not None and loaded.tasks and job.plan:
-        return Plan(tuple(Wave.from_json(w) for w in job.plan), job.spec.get("live_colour"))
     try:
         plan = await _plan(services, job, spec)
     except ValueError as error:
         raise Prepared(str(error)) from None
     prior = await prior_digests(services, job)
-    recorded: dict[str, Any] = {**job.spec, "live_colour": plan.live_colour}
-    await jobs.touch_job(
-        services.sessions, job.id, plan=[w.as_json() for w in plan.waves], spec=recorded
+    await tasks.plan_once(
+        services.sessions,
+        job.id,
+        [wave.as_json() for wave in plan.waves],
+        {"live_colour": plan.live_colour},
+        _tasks(plan, spec, prior),
     )
-    await tasks.add_tasks(services.sessions, job.id, _tasks(plan, spec, prior))
-    return plan

@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from app.db.engine import SessionFactory
 from app.db.models.base import utcnow
-from app.db.models.deployments import DeploymentJob, DeploymentTask, JobState, TaskState
+from app.db.models.deployments import (
+    FINISHED_JOB_STATES,
+    DeploymentJob,
+    DeploymentTask,
+    JobState,
+    TaskState,
+)
 from app.deployments.states import TASK_MOVES
 from app.work.heartbeat import Beat
 from app.work.lease import LeasedWork
@@ -29,14 +35,19 @@ __all__ = [
     "TASKS",
     "Loaded",
     "NewTask",
-    "add_tasks",
+    "Seen",
+    "TaskSeen",
     "beat",
+    "begin_rollback",
     "claim_task",
     "enter",
     "finish_task",
     "load",
+    "logs_of",
     "move_task",
     "move_tasks",
+    "plan_once",
+    "progress_since",
     "record",
     "stale_tasks",
     "start_tasks",
@@ -65,9 +76,68 @@ class NewTask:
     max_attempts: int = 1
 
 
-async def add_tasks(sessions: SessionFactory, job_id: int, new: Sequence[NewTask]) -> None:
-    """Append the tasks to the job, after any it has."""
+async def plan_once(
+    sessions: SessionFactory,
+    job_id: int,
+    plan: list[dict[str, Any]],
+    spec: dict[str, Any],
+    new: Sequence[NewTask],
+) -> bool:
+    """Record the job's plan (its waves, and `spec` merged into its spec) and make its tasks,
+    unless it has tasks already; True if this call did. The job's row is locked first, so of
+    two attempts preparing one job only the first plans it."""
     async with sessions() as session:
+        job = await _job_row(session, job_id, lock=True)
+        existing = await session.exec(
+            select(DeploymentTask.id).where(DeploymentTask.job_id == job_id).limit(1)
+        )
+        if job is None or existing.first() is not None:
+            await session.commit()
+            return False
+        job.plan = plan
+        job.spec = {**job.spec, **spec}
+        job.updated_at = utcnow()
+        session.add(job)
+        _add(session, job_id, 0, new)
+        await session.commit()
+        return True
+
+
+def _add(session: Any, job_id: int, start: int, new: Sequence[NewTask]) -> None:
+    for offset, task in enumerate(new):
+        session.add(
+            DeploymentTask(
+                job_id=job_id,
+                position=start + offset,
+                wave=task.wave,
+                kind=task.kind,
+                target=task.target,
+                targets=list(task.targets),
+                component=task.component,
+                digest=task.digest,
+                replaced_digest=task.replaced_digest,
+                max_attempts=task.max_attempts,
+            )
+        )
+
+
+async def begin_rollback(
+    sessions: SessionFactory,
+    job_id: int,
+    wave: dict[str, Any],
+    spec: dict[str, Any],
+    new: Sequence[NewTask],
+    *,
+    error: str,
+) -> bool:
+    """running → rolling_back, with the rollback's wave added to the plan, `spec` merged into
+    the job's, and its tasks; True if this call did it (one transaction, the job's row
+    locked: of two attempts concluding one failed job, one rolls it back)."""
+    async with sessions() as session:
+        job = await _job_row(session, job_id, lock=True)
+        if job is None or job.state != JobState.RUNNING:
+            await session.commit()
+            return False
         found = await session.exec(
             select(DeploymentTask.position)
             .where(DeploymentTask.job_id == job_id)
@@ -75,23 +145,13 @@ async def add_tasks(sessions: SessionFactory, job_id: int, new: Sequence[NewTask
             .limit(1)
         )
         last = found.first()
-        start = 0 if last is None else last + 1
-        for offset, task in enumerate(new):
-            session.add(
-                DeploymentTask(
-                    job_id=job_id,
-                    position=start + offset,
-                    wave=task.wave,
-                    kind=task.kind,
-                    target=task.target,
-                    targets=list(task.targets),
-                    component=task.component,
-                    digest=task.digest,
-                    replaced_digest=task.replaced_digest,
-                    max_attempts=task.max_attempts,
-                )
-            )
+        job.state, job.error, job.updated_at = JobState.ROLLING_BACK, error, utcnow()
+        job.plan = [*job.plan, wave]
+        job.spec = {**job.spec, **spec}
+        session.add(job)
+        _add(session, job_id, 0 if last is None else last + 1, new)
         await session.commit()
+        return True
 
 
 @dataclass(frozen=True)
@@ -139,6 +199,82 @@ async def task_log(sessions: SessionFactory, task_id: int) -> str:
     async with sessions() as session:
         found = await session.exec(select(DeploymentTask.log).where(DeploymentTask.id == task_id))
         return found.one_or_none() or ""
+
+
+async def logs_of(sessions: SessionFactory, job_id: int) -> dict[int, str]:
+    """Each of the job's tasks' whole log, by task id."""
+    async with sessions() as session:
+        found = await session.exec(
+            select(DeploymentTask.id, DeploymentTask.log).where(DeploymentTask.job_id == job_id)
+        )
+        return {task_id: text for task_id, text in found if task_id is not None}
+
+
+@dataclass(frozen=True)
+class TaskSeen:
+    """A task as `progress_since` read it: its state, and its log from the offset on."""
+
+    id: int
+    state: str
+    attempts: int
+    error: str | None
+    new_text: str  # its log from the offset on
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A job as `progress_since` read it: its state and its tasks, in order."""
+
+    state: str
+    error: str | None
+    tasks: list[TaskSeen]
+
+    @property
+    def ended(self) -> bool:
+        return self.state in FINISHED_JOB_STATES
+
+
+async def progress_since(
+    sessions: SessionFactory, job_id: int, offsets: dict[int, int]
+) -> Seen | None:
+    """The job's state, its tasks', and each task's log past its offset (only those that
+    grew are read), in one session, closed before the caller waits; None if there is no job."""
+    async with sessions() as session:
+        job = (
+            await session.exec(
+                select(DeploymentJob.state, DeploymentJob.error).where(DeploymentJob.id == job_id)
+            )
+        ).one_or_none()
+        if job is None:
+            return None
+        rows = list(
+            await session.exec(
+                select(DeploymentTask)
+                .options(defer(cast(QueryableAttribute[str], DeploymentTask.log)))
+                .where(DeploymentTask.job_id == job_id)
+                .order_by(col(DeploymentTask.position))
+            )
+        )
+        lengths = await session.exec(
+            select(DeploymentTask.id, func.length(DeploymentTask.log)).where(
+                DeploymentTask.job_id == job_id
+            )
+        )
+        grown = {
+            task_id: offsets.get(task_id, 0)
+            for task_id, length in lengths
+            if task_id is not None and (length or 0) > offsets.get(task_id, 0)
+        }
+        seen = []
+        for task in rows:
+            assert task.id is not None
+            text = ""
+            if task.id in grown:
+                since = func.substr(DeploymentTask.log, grown[task.id] + 1)
+                found = await session.exec(select(since).where(DeploymentTask.id == task.id))
+                text = found.one() or ""
+            seen.append(TaskSeen(task.id, task.state, task.attempts, task.error, text))
+        return Seen(job[0], job[1], seen)
 
 
 async def move_task(
