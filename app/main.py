@@ -15,11 +15,20 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from app import api, health
+from app.api.v1.errors import error_response as api_error_response
 from app.intake import http as intake
 from app.intake.writer import open_writer
 from app.logs import configure_logging
 from app.settings import Settings
-from app.web import pages, releases, sign_in
+from app.web import (
+    deployment_buttons,
+    deployment_events,
+    deployments,
+    environments,
+    pages,
+    releases,
+    sign_in,
+)
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep_forever
 
@@ -47,8 +56,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 await sweeper
 
 
-async def _http_error(_request: Request, error: Exception) -> Response:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if request.url.path.startswith(f"{api.PREFIX}/"):
+        # A path under the API that its mount did not match (a newline in it): still the
+        # API's error shape.
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return api_error_response(error.status_code, code, str(error.detail), headers=error.headers)
     return JSONResponse({"error": error.detail}, status_code=error.status_code)
 
 
@@ -73,6 +87,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *health.routes,
             *pages.routes,
             *releases.routes,
+            *deployments.routes,
+            *deployment_buttons.routes,
+            *deployment_events.routes,
+            *environments.routes,
             *sign_in.routes,
             Mount(api.PREFIX, routes=api.routes),
         ],

@@ -1,7 +1,7 @@
 """The pages of releases: the list (newest first, per repository with `?repository=`) and one
-release with its components, source, creator, metadata and the commits since the previous one.
-Behind the sign-in door like every page: a release of a repository the viewer cannot read
-answers like one that does not exist."""
+release with its components, source, creator, metadata, the commits since the previous one and
+the environments where it is live. Behind the sign-in door like every page: a release of a
+repository the viewer cannot read answers like one that does not exist."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from app.auth.access import Resource, Viewer, readable
 from app.db.models.releases import Release
+from app.deployments.where import running_where
 from app.releases import store
 from app.releases.links import HostLinks, host_links, web_link
 from app.web.guard import auth_for, may_see, services_of, signed_in
@@ -102,9 +103,16 @@ async def release_page(request: Request, viewer: Viewer) -> Response:
     previous = None
     if release.previous_id is not None:
         previous = await store.get_release(services.sessions, release.previous_id)
+    environments = await running_where(
+        services.sessions, release.provider, release.repository, recent=1
+    )
     return render(
         "release.html",
         release=release,
+        live_in=[name for name, view in environments.items() if view.live_release_id == release.id],
+        has_environments=bool(environments),
+        environments_url="/environments"
+        + _list_query(repo=f"{release.provider}:{release.repository}"),
         links=links,
         source_link=web_link(release.source_url),
         commits=[_Commit(sha, links.commit(sha)) for sha in release.commits],

@@ -82,7 +82,7 @@ async def test_a_release_page_shows_components_source_creator_and_commits(pages:
     assert "and 4 more" in text
     assert f'<a href="/releases/{previous}">v1.0.0</a>' in text
     assert "Where it runs" in text
-    assert "Deployments come with environments" in text
+    assert "Not live in any environment" in text
     assert page.headers["cache-control"] == "private, no-store"
 
     first = await pages.client.get(f"/releases/{previous}")
