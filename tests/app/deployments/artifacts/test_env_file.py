@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from app.deployments.artifacts import (
     ArtifactError,
@@ -24,7 +25,7 @@ from app.deployments.artifacts import (
     generate,
     secret_references,
 )
-from app.deployments.artifacts.dotenv import Unquotable, entries, line, quote
+from app.deployments.artifacts.dotenv import Unquotable, entries, line, quote, reference_line
 from app.deployments.artifacts.secrets import references
 from app.environments.config import ArtifactSpec
 from tests.support.services import IN_CI
@@ -267,8 +268,10 @@ def test_a_release_value_that_looks_like_a_reference_stays_a_value() -> None:
 
 
 def test_a_server_side_reference_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ValidationError, match="TOKEN: env:// references are for the server"):
+        _env_file({"TOKEN": "env://GITHUB_TOKEN"})  # the config refuses it
     with pytest.raises(ArtifactError, match="TOKEN: env:// references are for the server"):
-        _env_file({"TOKEN": "env://GITHUB_TOKEN"})
+        reference_line("TOKEN", "env://GITHUB_TOKEN")  # and so would the generator
 
 
 # -- references and fill
