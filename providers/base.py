@@ -77,15 +77,17 @@ class Provider(ABC):
         production: bool = False,
         transient: bool = False,
         environment_url: str | None = None,
+        log_url: str | None = None,
     ) -> Deployment:
         """A deployment of commit `sha` (built from `ref`) to `environment`, not started yet.
 
         `production`: the environment is where users are (GitHub's `production_environment`,
         GitLab's `production` tier). `transient`: it goes away when no longer used, such as a
         review app (GitHub's `transient_environment`). `environment_url`: where the
-        environment answers; GitLab keeps it on the environment (`external_url`), Gitea
-        links the first status to it, and GitHub takes it only with each status (given again
-        to `set_deployment_status`). A host without a place for one of these drops it.
+        environment answers; GitLab keeps it on the environment (`external_url`), and GitHub
+        takes it only with each status (given again to `set_deployment_status`). `log_url`:
+        where the deployment's progress shows (Gitea links its first status to it, else to
+        `environment_url`). A host without a place for one of these drops it.
         """
 
     @abstractmethod

@@ -8,6 +8,7 @@ from enum import IntEnum, StrEnum
 
 class CommitState(StrEnum):
     PENDING = "pending"
+    RUNNING = "running"  # under way; a host without the word shows it pending
     SUCCESS = "success"
     FAILURE = "failure"
     ERROR = "error"

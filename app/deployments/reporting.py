@@ -62,8 +62,21 @@ def _provider(services: Services, job: DeploymentJob) -> Provider:
 
 
 def _words(job: DeploymentJob, spec: JobSpec) -> str:
-    what = "roll back to" if job.kind == JobKind.ROLLBACK else "deploy"
-    return f"{what} {spec.release.name} to {job.environment}"
+    if job.kind == JobKind.ROLLBACK:
+        return f"roll {job.environment} back to {spec.release.name}"
+    return f"deploy {spec.release.name} to {job.environment}"
+
+
+def _rollback_words(job: DeploymentJob) -> str:
+    """What the deployment of an automatic rollback does."""
+    previous = (job.spec.get("rollback_release") or {}).get("name")
+    return f"roll {job.environment} back to {previous or 'the release before'}"
+
+
+def _short(text: str) -> str:
+    """A description the hosts take (140 characters), cut with an ellipsis where it is cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
 
 
 async def _commit_status(
@@ -78,7 +91,7 @@ async def _commit_status(
     status = CommitStatus(
         state=state,
         context=deploy_context(job.environment),
-        description=text[:MAX_DESCRIPTION],
+        description=_short(text),
         target_url=job_url(services.settings.public_url, job.id or 0),
     )
     await _quietly(job, "status", provider.set_commit_status(Repo(job.repository), commit, status))
@@ -96,7 +109,8 @@ async def report_preparing(services: Services, job: DeploymentJob) -> None:
     if _recorded(job, "deploy") is not None:
         return  # made by an earlier attempt: its statuses go on from there
     deployment = await _deployment(services, job, spec, "deploy")
-    await _set(services, job, spec, deployment, DeploymentState.QUEUED, _words(job, spec))
+    if not _provider(services, job).deployments_are_statuses:  # made queued there already
+        await _set(services, job, spec, deployment, DeploymentState.QUEUED, _words(job, spec))
 
 
 async def report_started(services: Services, job: DeploymentJob) -> None:
@@ -104,7 +118,7 @@ async def report_started(services: Services, job: DeploymentJob) -> None:
     spec = JobSpec.of(job)
     deployment = await _deployment(services, job, spec, "deploy")
     await _set(services, job, spec, deployment, DeploymentState.IN_PROGRESS, _words(job, spec))
-    await _commit_status(services, job, spec, CommitState.PENDING, f"{_words(job, spec)}: running")
+    await _commit_status(services, job, spec, CommitState.RUNNING, f"{_words(job, spec)}: running")
     await _comment(services, job, spec)
 
 
@@ -115,9 +129,9 @@ async def report_rollback(services: Services, job: DeploymentJob, reason: str) -
     if failed is not None and await jobs.mark_reported(services.sessions, job.id or 0, "failed"):
         await _set(services, job, spec, failed, DeploymentState.FAILURE, f"failed: {reason}")
     deployment = await _deployment(services, job, spec, "rollback")
-    await _set(services, job, spec, deployment, DeploymentState.IN_PROGRESS, "rolling back")
+    await _set(services, job, spec, deployment, DeploymentState.IN_PROGRESS, _rollback_words(job))
     text = f"{_words(job, spec)} failed; rolling back: {reason}"
-    await _commit_status(services, job, spec, CommitState.PENDING, text)
+    await _commit_status(services, job, spec, CommitState.RUNNING, text)
     await _comment(services, job, spec)
 
 
@@ -128,14 +142,15 @@ async def report_ended(services: Services, job: DeploymentJob) -> None:
     spec = JobSpec.of(job)
     state, commit_state = _ENDED[JobState(job.state)]
     text = f"{_words(job, spec)}: {_ended_words(job)}"
-    which = "rollback" if job.state == JobState.ROLLED_BACK else "deploy"
-    deployment = _recorded(job, which)
-    if job.state == JobState.ROLLED_BACK:
-        state = DeploymentState.SUCCESS  # the rollback's own deployment succeeded
-    elif job.state == JobState.FAILED and _recorded(job, "rollback") is not None:
-        deployment = _recorded(job, "rollback")  # the rollback itself failed
+    deployment, said = _recorded(job, "deploy"), text
+    if _recorded(job, "rollback") is not None:
+        # The deploy's own deployment failed when the rollback began; this ends the rollback's.
+        deployment = _recorded(job, "rollback")
+        rolled_back = job.state == JobState.ROLLED_BACK
+        state = DeploymentState.SUCCESS if rolled_back else DeploymentState.FAILURE
+        said = f"{_rollback_words(job)}: {'done' if rolled_back else 'failed'}"
     if deployment is not None:
-        await _set(services, job, spec, deployment, state, text)
+        await _set(services, job, spec, deployment, state, said)
     await _commit_status(services, job, spec, commit_state, text)
     await _comment(services, job, spec)
 
@@ -168,8 +183,10 @@ async def _deployment(
     if recorded is not None:
         return recorded
     commit = spec.release.commit
+    words = _words(job, spec)
     if which == "rollback":
         commit = (job.spec.get("rollback_release") or {}).get("commit") or commit
+        words = _rollback_words(job)
     if commit is None:
         return None
     provider = _provider(services, job)
@@ -181,11 +198,12 @@ async def _deployment(
             ref=commit,
             sha=commit,
             environment=job.environment,
-            description=_words(job, spec)[:MAX_DESCRIPTION],
+            description=_short(words),
             payload={"shipyard": {"job": job.id, "release": spec.release.id, "kind": which}},
             production=spec.environment.production,
             transient=spec.environment.transient,
             environment_url=spec.url,
+            log_url=job_url(services.settings.public_url, job.id or 0),
         ),
     )
     if made is None:
@@ -221,7 +239,7 @@ async def _set(
             state,
             environment_url=spec.url,
             log_url=job_url(services.settings.public_url, job.id or 0),
-            description=text[:MAX_DESCRIPTION],
+            description=_short(text),
         ),
     )
 

@@ -164,8 +164,10 @@ class GiteaClient(Provider):
         production: bool = False,
         transient: bool = False,
         environment_url: str | None = None,
+        log_url: str | None = None,
     ) -> Deployment:
-        """A pending `shipyard/deploy/<environment>` status, linking to `environment_url`.
+        """A pending `shipyard/deploy/<environment>` status, linking to `log_url` (else to
+        `environment_url`).
 
         That one status is both the deployment and the environment's commit status
         (`deployments_are_statuses`). `payload`, `production` and `transient` have nowhere to
@@ -180,6 +182,7 @@ class GiteaClient(Provider):
             deployment,
             DeploymentState.QUEUED,
             environment_url=environment_url,
+            log_url=log_url,
             description=description,
         )
         return deployment

@@ -24,6 +24,7 @@ from providers.vocabulary import (
 
 STATE_TO_GITEA: dict[CommitState, str] = {
     CommitState.PENDING: "pending",
+    CommitState.RUNNING: "pending",
     CommitState.SUCCESS: "success",
     CommitState.FAILURE: "failure",
     CommitState.ERROR: "error",

@@ -173,6 +173,7 @@ class GitHubClient(Provider):
         production: bool = False,
         transient: bool = False,
         environment_url: str | None = None,
+        log_url: str | None = None,
     ) -> Deployment:
         """POST …/deployments for the sha. GitHub keeps the environment URL with each
         deployment status, not with the deployment: `environment_url` is given again to

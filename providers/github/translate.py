@@ -32,6 +32,7 @@ _CLOCK_SKEW = 60  # seconds of slack in the `created` filter when looking for a 
 # Our words -> GitHub's words.
 COMMIT_STATE = {
     CommitState.PENDING: "pending",
+    CommitState.RUNNING: "pending",
     CommitState.SUCCESS: "success",
     CommitState.FAILURE: "failure",
     CommitState.ERROR: "error",
@@ -59,7 +60,12 @@ _CHECK_CONCLUSION = {
 }
 
 # GitHub's words -> ours.
-_STATUS_STATE = {state: ours for ours, state in COMMIT_STATE.items()}
+_STATUS_STATE = {
+    "pending": CommitState.PENDING,
+    "success": CommitState.SUCCESS,
+    "failure": CommitState.FAILURE,
+    "error": CommitState.ERROR,
+}
 _CONCLUSION_STATE = {
     "success": CommitState.SUCCESS,
     "neutral": CommitState.SUCCESS,

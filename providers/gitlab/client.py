@@ -119,6 +119,7 @@ class GitLabClient(Provider):
         production: bool = False,
         transient: bool = False,
         environment_url: str | None = None,
+        log_url: str | None = None,
     ) -> Deployment:
         """A `running` deployment, in an environment made sure of first: created if missing,
         with `environment_url` as its `external_url` and its tier (`production` when
@@ -152,11 +153,16 @@ class GitLabClient(Provider):
         GitLab deployments have no log URL or description: `log_url` and `description` have
         nowhere to go and are dropped (Shipyard's own deployment page carries the log).
         """
+        status = DEPLOYMENT_STATUS[state]
+        if status == "running":
+            # Made `running` (GitLab cannot make one that has not started) and never `running`
+            # again after: a PUT would only be refused.
+            return
         await deployments.set_deployment_status(
             self._http,
             repo,
             deployment.id,
-            DEPLOYMENT_STATUS[state],
+            status,
             environment_url=environment_url,
         )
 

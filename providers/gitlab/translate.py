@@ -23,6 +23,7 @@ from providers.vocabulary import (
 # POST /projects/:id/statuses/:sha takes pending, running, success, failed, canceled.
 COMMIT_STATE: dict[CommitState, str] = {
     CommitState.PENDING: "pending",
+    CommitState.RUNNING: "running",
     CommitState.SUCCESS: "success",
     CommitState.FAILURE: "failed",
     CommitState.ERROR: "failed",

@@ -68,6 +68,7 @@ class DeployHost(ConfigHost):
         production: bool = False,
         transient: bool = False,
         environment_url: str | None = None,
+        log_url: str | None = None,
     ) -> Deployment:
         made = Reported(
             id=500 + len(self.deployments),

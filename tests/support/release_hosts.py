@@ -2,7 +2,8 @@
 repositories, each with its `.shipyard.yml`, its tags and its history; every call Shipyard
 makes is recorded as the host's API takes it (GitHub and Gitea through respx, GitLab through
 responses, as their clients talk httpx and requests). A call the fake does not know is
-answered 404 and kept in `unexpected`, for the test to see."""
+answered 404 and kept in `unexpected`, for the test to see. More of a host's API (its
+deployments, say) comes from `answers`, asked first."""
 
 from __future__ import annotations
 
@@ -272,31 +273,43 @@ def _over_httpx(
 
 @contextmanager
 def faked(
-    provider: str, repositories: dict[str, FakeRepository], registry: FakeRegistry | None = None
+    provider: str,
+    repositories: dict[str, FakeRepository],
+    registry: FakeRegistry | None = None,
+    *,
+    answers: Callable[[Call], Answer | None] | None = None,
 ) -> Iterator[FakeHost]:
-    """`provider`'s API serving `repositories` (and `registry`, when given), for the block."""
+    """`provider`'s API serving `repositories` (and `registry`, when given), for the block;
+    `answers` answers first the calls it knows (None: the ones it does not)."""
     host = FakeHost(provider, repositories)
+    api = _APIS[provider]
+
+    def answer_of(call: Call) -> Answer | None:
+        answered = answers(call) if answers is not None else None
+        return answered if answered is not None else _serve(api, host, call)
+
     with ExitStack() as stack:
         mock = stack.enter_context(respx.mock(assert_all_called=False))
         if registry is not None:
             served = _over_httpx(registry.answer, registry.calls, host.unexpected)
             mock.route(host=REGISTRY).mock(side_effect=served)
-        api = _APIS[provider]
         if provider == "gitlab":
-            stack.enter_context(_over_requests(host, api))
+            stack.enter_context(_over_requests(host, answer_of))
         else:
             web = urlsplit(GITHUB_API if provider == "github" else GITEA).netloc
-            served = _over_httpx(lambda call: _serve(api, host, call), host.calls, host.unexpected)
+            served = _over_httpx(answer_of, host.calls, host.unexpected)
             mock.route(host=web).mock(side_effect=served)
         yield host
 
 
 @contextmanager
-def _over_requests(host: FakeHost, api: _Api) -> Iterator[responses.RequestsMock]:
+def _over_requests(
+    host: FakeHost, answer_of: Callable[[Call], Answer | None]
+) -> Iterator[responses.RequestsMock]:
     def callback(request: Any) -> tuple[int, dict[str, str], bytes]:
         content = request.body.encode() if isinstance(request.body, str) else request.body
         call = _call(request.method, request.url, dict(request.headers), content)
-        return _answered(host.calls, call, _serve(api, host, call), host.unexpected)
+        return _answered(host.calls, call, answer_of(call), host.unexpected)
 
     everything = re.compile(rf"^{re.escape(GITLAB)}/.*")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

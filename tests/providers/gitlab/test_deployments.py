@@ -255,8 +255,6 @@ DEPLOYMENT = Deployment(id=42, environment="production", sha=SHA, ref="v1.2.0")
 @pytest.mark.parametrize(
     ("state", "gitlab_status"),
     [
-        (DeploymentState.QUEUED, "running"),
-        (DeploymentState.IN_PROGRESS, "running"),
         (DeploymentState.SUCCESS, "success"),
         (DeploymentState.FAILURE, "failed"),
         (DeploymentState.ERROR, "failed"),
@@ -279,6 +277,19 @@ async def test_set_deployment_status_puts_the_status(
     assert len(api.calls) == 1  # log_url and description have no place in GitLab
 
 
+@pytest.mark.parametrize("state", [DeploymentState.QUEUED, DeploymentState.IN_PROGRESS])
+async def test_set_deployment_status_running_sends_nothing(
+    client: GitLabClient, api: responses.RequestsMock, state: DeploymentState
+) -> None:
+    # Both are GitLab's `running`: the deployment was created running, and GitLab refuses to
+    # `run` it again. Any request would find no registered answer and fail the test.
+    await client.set_deployment_status(
+        REPO, DEPLOYMENT, state, environment_url=APP_URL, log_url="https://x.test", description="x"
+    )
+
+    assert len(api.calls) == 0
+
+
 async def test_set_deployment_status_sets_the_environment_url(
     client: GitLabClient, api: responses.RequestsMock
 ) -> None:
@@ -296,35 +307,43 @@ async def test_set_deployment_status_sets_the_environment_url(
 async def test_set_deployment_status_leaves_an_unchanged_environment_url(
     client: GitLabClient, api: responses.RequestsMock
 ) -> None:
-    api.put(f"{DEPLOYMENTS}/42", json=sample("deployment"))
+    # The deployment's answer names its environment, already at https://old.example.com.
+    api.put(f"{DEPLOYMENTS}/42", json={**sample("deployment"), "status": "success"})
 
     await client.set_deployment_status(
-        REPO, DEPLOYMENT, DeploymentState.IN_PROGRESS, environment_url="https://old.example.com"
+        REPO, DEPLOYMENT, DeploymentState.SUCCESS, environment_url="https://old.example.com"
     )
 
+    sent(api, 0, "PUT", f"{DEPLOYMENTS}/42", {"status": "success"})
     assert len(api.calls) == 1
 
 
 async def test_set_deployment_status_already_there_is_done(
     client: GitLabClient, api: responses.RequestsMock
 ) -> None:
-    # A running deployment cannot `run` again: GitLab answers 400; reading it back shows it is.
+    # A deployment that succeeded cannot `succeed` again (an earlier attempt got there):
+    # GitLab answers 400; reading it back shows it is there.
     api.put(f"{DEPLOYMENTS}/42", json={"message": {"status": ["is invalid"]}}, status=400)
-    api.get(f"{DEPLOYMENTS}/42", json=sample("deployment"))
+    api.get(f"{DEPLOYMENTS}/42", json={**sample("deployment"), "status": "success"})
 
-    await client.set_deployment_status(REPO, DEPLOYMENT, DeploymentState.IN_PROGRESS)
+    await client.set_deployment_status(REPO, DEPLOYMENT, DeploymentState.SUCCESS)
 
+    sent(api, 0, "PUT", f"{DEPLOYMENTS}/42", {"status": "success"})
     sent(api, 1, "GET", f"{DEPLOYMENTS}/42")
+    assert len(api.calls) == 2
 
 
 async def test_set_deployment_status_refused_raises(
     client: GitLabClient, api: responses.RequestsMock
 ) -> None:
+    # Refused, and reading it back shows another status: a real refusal.
     api.put(f"{DEPLOYMENTS}/42", json={"message": "400 Bad request"}, status=400)
     api.get(f"{DEPLOYMENTS}/42", json={**sample("deployment"), "status": "success"})
 
     with pytest.raises(ValidationFailed):
-        await client.set_deployment_status(REPO, DEPLOYMENT, DeploymentState.IN_PROGRESS)
+        await client.set_deployment_status(REPO, DEPLOYMENT, DeploymentState.FAILURE)
+    sent(api, 0, "PUT", f"{DEPLOYMENTS}/42", {"status": "failed"})
+    sent(api, 1, "GET", f"{DEPLOYMENTS}/42")
 
 
 # Open merge requests of a commit
