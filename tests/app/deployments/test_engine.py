@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.db.models.deployments import JobState, TaskKind, TaskState
-from app.environments.promotion import rollback
+from app.environments.promotion import Promotion, cancel, promote, rollback
 from app.settings import Settings
 from providers.vocabulary import DeploymentState
 from tests.support.deploying import (
@@ -25,6 +25,7 @@ from tests.support.deploying import (
 )
 from tests.support.releases import digest_of
 from tests.support.settings import make_settings
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -237,3 +238,22 @@ async def test_blue_green_switches_and_switches_back(settings: Settings, tmp_pat
     assert ran(tmp_path) == deployed
     assert [line.split()[0] for line in deployed] == ["g1", "b1"]
     assert (tmp_path / "live").read_text() == "green\n"
+
+
+async def test_cancelling_reaches_a_running_task(settings: Settings, tmp_path: Path) -> None:
+    host = DeployHost(CONFIG)
+    blocker = f"echo started >> {tmp_path}/ran; sleep 600; echo finished >> {tmp_path}/ran"
+    async with deploying(settings, host) as services:
+        for name in ("s1", "s2", "s3", "s4"):
+            await register(services, name, command_target(blocker))
+        release = await ready_release(services.sessions, "v1")
+        job = await promote(services, Promotion(release, "staging", OPERATOR, via="cli"))
+        await eventually(lambda: len(ran(tmp_path)) == 2, within=30)  # the first wave runs
+        await cancel(services, job.id or 0, OPERATOR)
+        ended = await settle(services, job.id or 0)
+        rows = await tasks_of(services, job.id or 0)
+    assert ended.state == JobState.CANCELLED
+    assert ended.error == "cancelled by cli:tester"
+    assert [t.state for t in rows] == [TaskState.CANCELLED] * 4
+    assert ran(tmp_path) == ["started", "started"]  # stopped mid-command, the rest never ran
+    assert host.deployments[0].states[-1] == DeploymentState.ERROR
