@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-pipelines bench-sandbox bench-releases clean
+.PHONY: run test bench bench-pipelines bench-sandbox bench-releases bench-deployments clean
 
 $(BIN)/shipyard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench-sandbox: $(BIN)/shipyard
 
 bench-releases: $(BIN)/shipyard
 	$(BIN)/python -m bench.releases $(BENCH_ARGS)
+
+# Ansible runs beside Shipyard in the same run: ansible-core goes into the venv, not into
+# pyproject.toml (nothing else uses it). The bench needs openssh-server and says so.
+bench-deployments: $(BIN)/shipyard
+	@test -x $(BIN)/ansible || $(BIN)/pip install --quiet ansible-core
+	$(BIN)/python -m bench.deployments $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
