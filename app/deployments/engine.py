@@ -144,26 +144,14 @@ async def _prepare_and_start(services: Services, job_id: int) -> str:
     return "started"
 
 
-def _view(task: DeploymentTask) -> TaskView:
-    return TaskView(
-        id=task.id or 0,
-        wave=task.wave,
-        kind=TaskKind(task.kind),
-        state=TaskState(task.state),
-        target=task.target or ", ".join(task.targets),
-        error=task.error,
-    )
-
-
-async def advance(services: Services, job_id: int, loaded: tasks.Loaded | None = None) -> None:
+async def advance(services: Services, job_id: int, known: tasks.Progress | None = None) -> None:
     """Start what can start, cancel what never will, and end the job when nothing is left
     (`progress`). The first task it starts runs next in this job when it runs a chain."""
     sessions = services.sessions
-    loaded = loaded or await tasks.load(sessions, job_id)
-    if loaded is None or loaded.job.state not in (JobState.RUNNING, JobState.ROLLING_BACK):
+    known = known or await tasks.progress(sessions, job_id)
+    if known is None or known.job.state not in (JobState.RUNNING, JobState.ROLLING_BACK):
         return
-    job = loaded.job
-    views = [_view(task) for task in loaded.tasks]
+    job, views = known.job, known.tasks
     if job.cancel_requested:
         await _cancel_running(services, job, views)
         return
@@ -178,7 +166,7 @@ async def advance(services: Services, job_id: int, loaded: tasks.Loaded | None =
     for task_id in keep_one(started):
         await enqueue_task(services, task_id, 1)
     if moves.outcome is not None:
-        await _conclude(services, job, moves, loaded.tasks)
+        await _conclude(services, job, moves)
 
 
 async def _cancel_running(services: Services, job: DeploymentJob, views: list[TaskView]) -> None:
@@ -193,9 +181,7 @@ async def _cancel_running(services: Services, job: DeploymentJob, views: list[Ta
         await _end_job(services, job.id or 0, JobState.CANCELLED)
 
 
-async def _conclude(
-    services: Services, job: DeploymentJob, moves: Moves, rows: list[DeploymentTask]
-) -> None:
+async def _conclude(services: Services, job: DeploymentJob, moves: Moves) -> None:
     job_id = job.id or 0
     if moves.outcome is Outcome.COMPLETED:
         if await jobs.move_job(services.sessions, job_id, JobState.COMPLETING):
@@ -206,7 +192,7 @@ async def _conclude(
         why = f"{job.error or 'the deployment failed'}; {moves.reason}"
         await _end_job(services, job_id, JobState.FAILED, error=why)
     else:
-        await _fail_or_roll_back(services, job, moves.reason or "the deployment failed", rows)
+        await _fail_or_roll_back(services, job, moves.reason or "the deployment failed")
 
 
 async def _complete(services: Services, job_id: int) -> None:
@@ -234,8 +220,7 @@ async def _ended(services: Services, job_id: int) -> None:
         return
     await report_ended(services, job)
     await services.connections.close_job(job_id)
-    workspaces = job_workspaces(services, job_id)
-    await asyncio.to_thread(shutil.rmtree, workspaces, ignore_errors=True)
+    await _remove(job_workspaces(services, job_id))
     waiting = await jobs.next_waiting(
         services.sessions, job.provider, job.repository, job.environment
     )
@@ -253,18 +238,20 @@ def _manual_hint(job: DeploymentJob) -> str:
     )
 
 
-async def _fail_or_roll_back(
-    services: Services, job: DeploymentJob, reason: str, rows: list[DeploymentTask]
-) -> None:
+async def _fail_or_roll_back(services: Services, failed: DeploymentJob, reason: str) -> None:
     """A failed job rolls back when its environment says `rollback: auto` and there is
     something to put back; else it fails, saying how to roll back by hand."""
-    job_id = job.id or 0
+    job_id = failed.id or 0
+    job = await jobs.get_job(services.sessions, job_id)  # with its spec, this time
+    if job is None:
+        return
     spec = JobSpec.of(job)
     if job.kind != JobKind.DEPLOY or spec.environment.rollback != "auto":
         hint = _manual_hint(job) if job.kind == JobKind.DEPLOY else ""
         await _end_job(services, job_id, JobState.FAILED, error=reason + hint)
         return
-    planned = await _plan_rollback(services, job, spec, rows)
+    loaded = await tasks.load(services.sessions, job_id)
+    planned = await _plan_rollback(services, job, spec, loaded.tasks if loaded else [])
     if isinstance(planned, str):
         await _end_job(services, job_id, JobState.FAILED, error=f"{reason}; {planned}")
         return
@@ -357,11 +344,14 @@ async def _attempt_task(services: Services, task_id: int) -> str:
     )
     if claimed is None:
         return "skipped: not ready"
-    job, task = claimed.job, claimed.task(task_id)
+    job, task = claimed
     if job.cancel_requested or job.state not in (JobState.RUNNING, JobState.ROLLING_BACK):
         await _finish(services, job, task, TaskState.CANCELLED, "the deployment was cancelled")
         return "cancelled"
-    spec = JobSpec.of(job)
+    spec = JobSpec.known(job)
+    if spec is None or task.kind == TaskKind.ROLLBACK:  # the job as claimed lacks its spec
+        job = await jobs.get_job(sessions, job.id or 0) or job
+        spec = JobSpec.of(job)
     interrupted = _interrupted(task, spec)
     if interrupted is not None:
         await _finish(services, job, task, TaskState.FAILED, interrupted)
@@ -370,11 +360,10 @@ async def _attempt_task(services: Services, task_id: int) -> str:
     lines = LogLines(masker)
     work = TaskWork(services, job, spec, task, lines.write, masker)
     workspace = job_workspaces(services, job.id or 0) / str(task_id)
-    await asyncio.to_thread(shutil.rmtree, workspace, ignore_errors=True)  # an earlier try's
     try:
         ended = await supervise(services, task, run_task_work(work), lines)
     finally:
-        await asyncio.to_thread(shutil.rmtree, workspace, ignore_errors=True)
+        await _remove(workspace)
     if ended is None:
         return "fenced: the task is another attempt's now"
     message = masker(ended.message) if ended.message else None
@@ -388,6 +377,12 @@ async def _attempt_task(services: Services, task_id: int) -> str:
         return "retrying"
     await _finish(services, job, task, ended.state, message, log=ended.lines)
     return str(ended.state)
+
+
+async def _remove(directory: Path) -> None:
+    """Remove a task's (or a job's) workspace, if it made one."""
+    if directory.exists():  # noqa: ASYNC240  (one stat; a thread costs more than it)
+        await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
 
 
 def _interrupted(task: DeploymentTask, spec: JobSpec) -> str | None:
@@ -417,7 +412,7 @@ async def _finish(
     """Record the task's end, then advance its job."""
     if error and state is not TaskState.SUCCEEDED:
         log += f"{state}: {error}\n"
-    loaded = await tasks.finish_task(
+    known = await tasks.finish_task(
         services.sessions,
         task.id or 0,
         job.id or 0,
@@ -425,5 +420,5 @@ async def _finish(
         log=log,
         error=error if state is not TaskState.SUCCEEDED else None,
     )
-    if loaded is not None:
-        await advance(services, job.id or 0, loaded)
+    if known is not None:
+        await advance(services, job.id or 0, known)

@@ -78,7 +78,7 @@ async def _run(
     work: TaskWork, target: str, variables: Variables, *, purpose: str | None = None
 ) -> TaskRun:
     files: list[FileToWrite] = []
-    if purpose is not None:
+    if purpose is not None and work.spec.environment.artifacts:
         rows = await jobs.artifacts_of(work.services.sessions, work.job.id or 0, purpose)
         files = files_of(work.services, work.job, rows, work.masker)
     deploy = work.spec.environment.deploy
@@ -137,8 +137,9 @@ async def _deploy(
             )
         await work.enter(TaskState.RUNNING)
         await executor.deploy(run)
-    await work.enter(TaskState.VERIFYING)
-    await _verify(work, task.target, executor, run, variables)
+    if work.spec.environment.health is not None:
+        await work.enter(TaskState.VERIFYING)
+        await _verify(work, task.target, executor, run, variables)
 
 
 def _commands(

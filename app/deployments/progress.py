@@ -91,7 +91,7 @@ def rollback_moves(tasks: Sequence[TaskView]) -> Moves:
         return Moves()
     failed = [t for t in rollbacks if t.state is not TaskState.SUCCEEDED]
     if failed:
-        names = ", ".join(sorted({t.target or "?" for t in failed}))
+        names = ", ".join(sorted({t.target or "the switch back" for t in failed}))
         return Moves(outcome=Outcome.FAILED, reason=f"the rollback failed on {names}")
     return Moves(outcome=Outcome.ROLLED_BACK)
 

@@ -96,7 +96,23 @@ class JobSpec:
 
     @classmethod
     def of(cls, job: DeploymentJob) -> JobSpec:
-        spec = job.spec
+        """The job's spec, parsed once per job in this process (what a job runs never
+        changes once it is made: later additions to its `spec` are the plan's, not these)."""
+        key = _key(job)
+        parsed = _PARSED.pop(key, None) or cls._parse(job.spec)
+        _PARSED[key] = parsed  # the newest last: the oldest go first
+        while len(_PARSED) > _KEEP:
+            del _PARSED[next(iter(_PARSED))]
+        return parsed
+
+    @classmethod
+    def known(cls, job: DeploymentJob) -> JobSpec | None:
+        """The job's spec if this process has parsed it already (then a job read without its
+        spec will do)."""
+        return _PARSED.get(_key(job))
+
+    @classmethod
+    def _parse(cls, spec: Mapping[str, Any]) -> JobSpec:
         return cls(
             environment=EnvironmentSpec.model_validate(spec["environment"]),
             targets={
@@ -123,6 +139,14 @@ class JobSpec:
             port=getattr(target.connection, "port", None),
             labels=dict(target.labels),
         )
+
+
+_KEEP = 64  # the jobs a process runs at once, and some
+_PARSED: dict[tuple[object, ...], JobSpec] = {}
+
+
+def _key(job: DeploymentJob) -> tuple[object, ...]:
+    return (job.id, job.created_at, job.provider, job.repository, job.environment)
 
 
 def snapshot(

@@ -92,7 +92,10 @@ def build_run(
 ) -> TaskRun:
     """The TaskRun of one task (or one part of it: a bake or a switch runs several)."""
     assert job.id is not None
-    workspace = deployment_workspace(services, job.id, task_id)
+    if target.type == "command":  # the only executor that works on this machine
+        workspace = deployment_workspace(services, job.id, task_id)
+    else:
+        workspace = job_workspaces(services, job.id) / str(task_id)
     resolver = services.secrets.for_server(masker)
 
     async def branch() -> str:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sql_select
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
@@ -25,8 +26,10 @@ from app.db.models.deployments import (
     DeploymentJob,
     DeploymentTask,
     JobState,
+    TaskKind,
     TaskState,
 )
+from app.deployments.progress import TaskView
 from app.deployments.states import TASK_MOVES
 from app.work.heartbeat import Beat
 from app.work.lease import LeasedWork
@@ -35,6 +38,7 @@ __all__ = [
     "TASKS",
     "Loaded",
     "NewTask",
+    "Progress",
     "Seen",
     "TaskSeen",
     "beat",
@@ -47,6 +51,7 @@ __all__ = [
     "move_task",
     "move_tasks",
     "plan_once",
+    "progress",
     "progress_since",
     "record",
     "stale_tasks",
@@ -175,10 +180,16 @@ async def _load(session: Any, job_id: int) -> Loaded | None:
     return None if job is None else Loaded(job, await _tasks_of(session, job_id))
 
 
-async def _job_row(session: Any, job_id: int, *, lock: bool = False) -> DeploymentJob | None:
+async def _job_row(
+    session: Any, job_id: int, *, lock: bool = False, spec: bool = True
+) -> DeploymentJob | None:
     """The job; with `lock`, its row held until the transaction ends (PostgreSQL's FOR
-    UPDATE; SQLite has one writer at a time anyway)."""
+    UPDATE; SQLite has one writer at a time anyway); without `spec`, its spec is not read
+    (deciding a job's next move needs only its plan and state, and a job of many targets has
+    a large spec)."""
     query = select(DeploymentJob).where(col(DeploymentJob.id) == job_id)
+    if not spec:
+        query = query.options(defer(cast(QueryableAttribute[Any], DeploymentJob.spec)))
     job: DeploymentJob | None = (
         await session.exec(query.with_for_update() if lock else query)
     ).one_or_none()
@@ -193,6 +204,50 @@ async def _tasks_of(session: Any, job_id: int) -> list[DeploymentTask]:
         .order_by(col(DeploymentTask.position))
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A job (without its spec) and where each of its tasks stands: what deciding the job's
+    next move needs, read as plain columns (a job of many tasks reads them on every task's
+    end)."""
+
+    job: DeploymentJob
+    tasks: list[TaskView]
+
+
+_VIEW = sql_select(
+    col(DeploymentTask.id),
+    col(DeploymentTask.wave),
+    col(DeploymentTask.kind),
+    col(DeploymentTask.state),
+    col(DeploymentTask.target),
+    col(DeploymentTask.error),
+)
+
+
+async def _views_of(session: Any, job_id: int) -> list[TaskView]:
+    connection = await session.connection()
+    rows = await connection.execute(
+        _VIEW.where(col(DeploymentTask.job_id) == job_id).order_by(col(DeploymentTask.position))
+    )
+    return [
+        TaskView(
+            id=pk,
+            wave=wave,
+            kind=TaskKind(kind),
+            state=TaskState(state),
+            target=target,
+            error=error,
+        )
+        for pk, wave, kind, state, target, error in rows
+    ]
+
+
+async def progress(sessions: SessionFactory, job_id: int) -> Progress | None:
+    async with sessions() as session:
+        job = await _job_row(session, job_id, spec=False)
+        return None if job is None else Progress(job, await _views_of(session, job_id))
 
 
 async def task_log(sessions: SessionFactory, task_id: int) -> str:
@@ -299,7 +354,11 @@ async def move_tasks(
 
 
 async def _move(session: Any, task_ids: Sequence[int], target: TaskState, **values: Any) -> int:
-    result = await session.exec(
+    """Move the tasks their states allow to `target`; how many moved. Run on the session's
+    connection: nothing of these rows is in the session, and the ORM's bulk-update path costs
+    a job of many tasks on every task's end."""
+    connection = await session.connection()
+    result = await connection.execute(
         update(DeploymentTask)
         .execution_options(synchronize_session=False)
         .where(
@@ -313,16 +372,18 @@ async def _move(session: Any, task_ids: Sequence[int], target: TaskState, **valu
 
 async def claim_task(
     sessions: SessionFactory, task_id: int, *, lease: timedelta, owner: str
-) -> Loaded | None:
-    """Take a ready task (or one whose worker stopped beating) for a new attempt by `owner`,
-    and read its job; None if another attempt has it or it has ended. One transaction."""
+) -> tuple[DeploymentJob, DeploymentTask] | None:
+    """Take a ready task (or one whose worker stopped beating) for a new attempt by `owner`:
+    its job (without its spec: `JobSpec.known`) and the task as claimed (the attempt's number
+    and owner, for its beats, and the state it was found in); None if another attempt has it
+    or it has ended. One transaction."""
     claim = TASKS.claim(task_id, lease=lease, now=utcnow(), owner=owner)
     async with sessions() as session:
-        claimed = await session.exec(claim.returning(col(DeploymentTask.job_id)))
-        job_id = claimed.scalar_one_or_none()
-        loaded = await _load(session, job_id) if job_id is not None else None
+        returning = claim.returning(DeploymentTask).execution_options(populate_existing=True)
+        task = (await session.exec(returning)).scalar_one_or_none()
+        job = await _job_row(session, task.job_id, spec=False) if task is not None else None
         await session.commit()
-        return loaded
+        return None if task is None or job is None else (job, task)
 
 
 async def finish_task(
@@ -333,11 +394,11 @@ async def finish_task(
     *,
     log: str,
     **values: Any,
-) -> Loaded | None:
+) -> Progress | None:
     """Move a task to its end (or back to retrying), append to its log, and read the job as it
     now is, its row locked first."""
     async with sessions() as session:
-        job = await _job_row(session, job_id, lock=True)
+        job = await _job_row(session, job_id, lock=True, spec=False)
         await _move(
             session,
             [task_id],
@@ -346,9 +407,9 @@ async def finish_task(
             finished_at=utcnow(),
             **values,
         )
-        loaded = None if job is None else Loaded(job, await _tasks_of(session, job_id))
+        found = None if job is None else Progress(job, await _views_of(session, job_id))
         await session.commit()
-        return loaded
+        return found
 
 
 async def beat(
@@ -410,7 +471,8 @@ async def enter(
     """Move the task on (running, verifying) for attempt `attempt` of `owner`, which beats
     for it too; False when another attempt holds the task now."""
     async with sessions() as session:
-        held = await session.exec(
+        connection = await session.connection()
+        held = await connection.execute(
             TASKS.beat(task_id, now=utcnow(), attempt=attempt, owner=owner, state=state)
         )
         await session.commit()
@@ -422,7 +484,8 @@ async def start_tasks(sessions: SessionFactory, task_ids: Sequence[int]) -> list
     if not task_ids:
         return []
     async with sessions() as session:
-        moved = await session.exec(
+        connection = await session.connection()
+        moved = await connection.execute(
             update(DeploymentTask)
             .execution_options(synchronize_session=False)
             .where(
