@@ -247,13 +247,13 @@ def list_deployments(
 @click.option("--json", "as_json", is_flag=True, help="As one JSON object.")
 def show_deployment(job_id: int, as_json: bool) -> None:
     """One deployment: its tasks, their digests, and their logs."""
-    from app.deployments import tasks
+    from app.deployments import task_logs, tasks
 
     async def read(sessions: Any) -> tuple[Any, dict[int, str]]:
         loaded = await tasks.load(sessions, job_id)
         logs = {}
         for task in loaded.tasks if loaded else []:
-            logs[task.id or 0] = await tasks.task_log(sessions, task.id or 0)
+            logs[task.id or 0] = await task_logs.task_log(sessions, task.id or 0)
         return loaded, logs
 
     loaded, logs = with_database(load_settings(), read)

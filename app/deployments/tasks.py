@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, update
 from sqlalchemy import select as sql_select
+from sqlalchemy import update
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
 from app.db.engine import SessionFactory
 from app.db.models.base import utcnow
 from app.db.models.deployments import (
-    FINISHED_JOB_STATES,
     DeploymentJob,
     DeploymentTask,
     JobState,
@@ -39,24 +38,18 @@ __all__ = [
     "Loaded",
     "NewTask",
     "Progress",
-    "Seen",
-    "TaskSeen",
     "beat",
     "begin_rollback",
     "claim_task",
     "enter",
     "finish_task",
     "load",
-    "logs_of",
-    "move_task",
     "move_tasks",
     "plan_once",
     "progress",
-    "progress_since",
     "record",
     "stale_tasks",
     "start_tasks",
-    "task_log",
 ]
 
 TASKS = LeasedWork(
@@ -248,97 +241,6 @@ async def progress(sessions: SessionFactory, job_id: int) -> Progress | None:
     async with sessions() as session:
         job = await _job_row(session, job_id, spec=False)
         return None if job is None else Progress(job, await _views_of(session, job_id))
-
-
-async def task_log(sessions: SessionFactory, task_id: int) -> str:
-    async with sessions() as session:
-        found = await session.exec(select(DeploymentTask.log).where(DeploymentTask.id == task_id))
-        return found.one_or_none() or ""
-
-
-async def logs_of(sessions: SessionFactory, job_id: int) -> dict[int, str]:
-    """Each of the job's tasks' whole log, by task id."""
-    async with sessions() as session:
-        found = await session.exec(
-            select(DeploymentTask.id, DeploymentTask.log).where(DeploymentTask.job_id == job_id)
-        )
-        return {task_id: text for task_id, text in found if task_id is not None}
-
-
-@dataclass(frozen=True)
-class TaskSeen:
-    """A task as `progress_since` read it: its state, and its log from the offset on."""
-
-    id: int
-    state: str
-    attempts: int
-    error: str | None
-    new_text: str  # its log from the offset on
-
-
-@dataclass(frozen=True)
-class Seen:
-    """A job as `progress_since` read it: its state and its tasks, in order."""
-
-    state: str
-    error: str | None
-    tasks: list[TaskSeen]
-
-    @property
-    def ended(self) -> bool:
-        return self.state in FINISHED_JOB_STATES
-
-
-async def progress_since(
-    sessions: SessionFactory, job_id: int, offsets: dict[int, int]
-) -> Seen | None:
-    """The job's state, its tasks', and each task's log past its offset (only those that
-    grew are read), in one session, closed before the caller waits; None if there is no job."""
-    async with sessions() as session:
-        job = (
-            await session.exec(
-                select(DeploymentJob.state, DeploymentJob.error).where(DeploymentJob.id == job_id)
-            )
-        ).one_or_none()
-        if job is None:
-            return None
-        rows = list(
-            await session.exec(
-                select(DeploymentTask)
-                .options(defer(cast(QueryableAttribute[str], DeploymentTask.log)))
-                .where(DeploymentTask.job_id == job_id)
-                .order_by(col(DeploymentTask.position))
-            )
-        )
-        lengths = await session.exec(
-            select(DeploymentTask.id, func.length(DeploymentTask.log)).where(
-                DeploymentTask.job_id == job_id
-            )
-        )
-        grown = {
-            task_id: offsets.get(task_id, 0)
-            for task_id, length in lengths
-            if task_id is not None and (length or 0) > offsets.get(task_id, 0)
-        }
-        seen = []
-        for task in rows:
-            assert task.id is not None
-            text = ""
-            if task.id in grown:
-                since = func.substr(DeploymentTask.log, grown[task.id] + 1)
-                found = await session.exec(select(since).where(DeploymentTask.id == task.id))
-                text = found.one() or ""
-            seen.append(TaskSeen(task.id, task.state, task.attempts, task.error, text))
-        return Seen(job[0], job[1], seen)
-
-
-async def move_task(
-    sessions: SessionFactory, task_id: int, target: TaskState, **values: Any
-) -> bool:
-    async with sessions() as session:
-        moved = await _move(session, [task_id], target, **values)
-        await session.commit()
-        return moved == 1
 
 
 async def move_tasks(

@@ -22,8 +22,8 @@ from starlette.routing import Route
 
 from app.auth.access import Viewer
 from app.db.models.deployments import TaskState
-from app.deployments import tasks
-from app.deployments.tasks import Seen, TaskSeen
+from app.deployments import task_logs
+from app.deployments.task_logs import Seen, TaskSeen
 from app.web.deployments import offsets_text, visible_job
 from app.web.guard import services_of, signed_in
 
@@ -126,7 +126,7 @@ async def _stream(request: Request, job_id: int, offsets: dict[int, int]) -> Asy
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         while True:
-            seen = await tasks.progress_since(sessions, job_id, watch.offsets)
+            seen = await task_logs.progress_since(sessions, job_id, watch.offsets)
             if seen is None:  # deleted under the stream: nothing more will come
                 yield _event("end", {"state": None})
                 return

@@ -30,7 +30,7 @@ from app.db.models.deployments import (
     TaskKind,
 )
 from app.db.models.releases import Release
-from app.deployments import jobs, tasks
+from app.deployments import jobs, task_logs, tasks
 from app.environments.requesters import Requester
 from app.releases import store as releases
 from app.web.guard import auth_for, may_see, services_of, signed_in
@@ -278,7 +278,7 @@ async def deployment_page(request: Request, viewer: Viewer) -> Response:
     sessions = services_of(request).sessions
     loaded = await tasks.load(sessions, job.id)
     rows = loaded.tasks if loaded is not None else []
-    logs = await tasks.logs_of(sessions, job.id)
+    logs = await task_logs.logs_of(sessions, job.id)
     live = job.state not in FINISHED_JOB_STATES
     offsets = {task.id: len(logs.get(task.id or 0, "")) for task in rows if task.id}
     events = f"/deployments/{job.id}/events" + query_string(offsets=offsets_text(offsets))

@@ -17,7 +17,7 @@ from markupsafe import escape
 from app.db.models.deployments import DeploymentJob, JobKind, JobState, TaskState
 from app.deployments import jobs
 from app.deployments.strategies import Previous, plan_waves
-from app.deployments.tasks import task_log
+from app.deployments.task_logs import task_log
 from app.environments.config import BlueGreen, Canary, Rolling
 from app.environments.promotion import Promotion, promote
 from app.environments.requesters import Requester
