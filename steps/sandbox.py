@@ -4,6 +4,7 @@ choice, none (`steps.launchers`). This module is the one the rest of Shipyard im
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,20 @@ class SandboxPolicy:
     @property
     def off(self) -> bool:
         return self.tools is None
+
+    def make_workspace(self, directory: Path, *, passages: int = 1) -> Path:
+        """`directory` made (with its parents) for commands to work in: its own 0700, owned
+        by the step user (commands run as it), and the `passages` folders above it letting
+        others through without listing what else they hold (0711)."""
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = directory
+        for _ in range(passages):
+            folder = folder.parent
+            folder.chmod(0o711)
+        directory.chmod(0o700)
+        if self.user is not None and directory.stat().st_uid != self.user[0]:
+            os.chown(directory, *self.user)
+        return directory
 
     def launcher(self, workspace: Path, *, network: bool) -> Launcher:
         """How one step's commands start, `workspace` the only place they may write."""

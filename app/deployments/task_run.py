@@ -4,7 +4,6 @@ the server's secret resolver, a workspace of the task's own, and the host client
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -29,16 +28,8 @@ def job_workspaces(services: Services, job_id: int) -> Path:
 def deployment_workspace(services: Services, job_id: int, task_id: int) -> Path:
     """A directory of the task's own on the worker (command targets run there), reachable by
     the sandbox's step user and by nobody else's work."""
-    root = Path(services.settings.data_dir) / "deployments"
     directory = job_workspaces(services, job_id) / str(task_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    for folder in (root, directory.parent):
-        folder.chmod(0o711)
-    directory.chmod(0o700)
-    user = services.sandbox.user
-    if user is not None and directory.stat().st_uid != user[0]:
-        os.chown(directory, *user)
-    return directory
+    return services.sandbox.make_workspace(directory, passages=2)
 
 
 def files_of(

@@ -3,7 +3,6 @@ the StepContext that carries them with the narrow services a step may use."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +46,7 @@ def workspace(services: Services, run_id: int) -> Path:
 def prepare_workspace(services: Services, run_id: int) -> Path:
     """The run's workspace, made on first use: owned by the step user (steps run as it), in a
     folder that lets it through without listing the other runs' workspaces."""
-    directory = workspace(services, run_id)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    directory.parent.chmod(0o711)
-    directory.mkdir(mode=0o700, exist_ok=True)
-    user = services.sandbox.user
-    if user is not None and directory.stat().st_uid != user[0]:
-        os.chown(directory, *user)
-    return directory
+    return services.sandbox.make_workspace(workspace(services, run_id))
 
 
 def template_context(run: PipelineRun, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
