@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable
 
 from starlette.datastructures import State
+from starlette.requests import Request
 
 from app.auth.access import PERMISSION_SECONDS, PermissionCache
+from app.auth.hosts import configured_hosts
 from app.auth.rules import parse_admins
+from app.auth.sealed import SESSION_COOKIE, Session, open_session
 from app.auth.secret import session_key
 from app.settings import Settings
 
-__all__ = ["Auth", "auth_of"]
+__all__ = ["Auth", "auth_of", "session_of"]
 
 
 class Auth:
@@ -48,3 +51,13 @@ def auth_of(state: State, settings: Settings) -> Auth:
         auth = Auth(settings)
         state.auth = auth
     return auth
+
+
+def session_of(request: Request, settings: Settings) -> Session | None:
+    """The request's valid session (its cookie), on a host that still offers sign-in; else
+    None. The pages' door and the API's approvals both ask this."""
+    auth = auth_of(request.app.state, settings)
+    session = open_session(auth.key, request.cookies.get(SESSION_COOKIE), now=auth.clock())
+    if session is None or session.host not in configured_hosts(settings):
+        return None
+    return session

@@ -15,8 +15,9 @@ from starlette.responses import RedirectResponse, Response
 from app.auth.access import ANYONE, Resource, Viewer, may_read
 from app.auth.hosts import SETTINGS_HINTS, configured_hosts
 from app.auth.rules import open_without_sign_in
-from app.auth.sealed import SESSION_COOKIE, Session, open_session
+from app.auth.sealed import Session
 from app.auth.state import Auth, auth_of
+from app.auth.state import session_of as signed_in_session
 from app.services import Services
 from app.settings import Settings
 from app.web.render import render
@@ -70,11 +71,7 @@ def refused() -> Response:
 
 def session_of(request: Request) -> Session | None:
     """The request's valid session, on a host that still offers sign-in; else None."""
-    auth = auth_for(request)
-    session = open_session(auth.key, request.cookies.get(SESSION_COOKIE), now=auth.clock())
-    if session is None or session.host not in configured_hosts(auth.settings):
-        return None
-    return session
+    return signed_in_session(request, services_of(request).settings)
 
 
 def _viewer_or_door(request: Request) -> Viewer | Response:

@@ -18,9 +18,7 @@ from app.api.v1.errors import ApiError, Forbidden, NotFound, Unauthorized
 from app.api.v1.models import ApiModel, Line
 from app.api.v1.operations import MAX_ID, Operation, json_response, read_body, read_query
 from app.api.v1.scope import repository_query
-from app.auth.hosts import configured_hosts
-from app.auth.sealed import SESSION_COOKIE, open_session
-from app.auth.state import auth_of
+from app.auth.state import session_of
 from app.db.models.base import as_utc
 from app.db.models.deployments import DeploymentJob, DeploymentTask
 from app.deployments import jobs, tasks
@@ -231,10 +229,8 @@ def _person(request: Request) -> Requester:
             "signed in to Shipyard with their Git host",
             code="gate_approvals",
         )
-    services = services_of(request)
-    auth = auth_of(request.app.state, services.settings)
-    session = open_session(auth.key, request.cookies.get(SESSION_COOKIE), now=auth.clock())
-    if session is None or session.host not in configured_hosts(services.settings):
+    session = session_of(request, services_of(request).settings)
+    if session is None:
         raise Unauthorized("sign in to Shipyard's pages with your Git host to approve")
     sent = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(sent.encode(), session.csrf.encode()):
