@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,7 @@ __all__ = [
     "AccountNotFound",
     "Caller",
     "Unauthenticated",
+    "acting_caller",
     "authenticate",
     "create_account",
     "get_account",
@@ -195,11 +197,9 @@ async def authenticate(
         account = found.first()
         if account is None or not hmac.compare_digest(account.token_sha256, digest):
             raise Unauthenticated("the token is not valid")
-        if account.revoked_at is not None:
-            raise Unauthenticated(f"the service account {account.name!r} is revoked")
-        expires = as_utc(account.expires_at)
-        if expires is not None and expires <= now:
-            raise Unauthenticated(f"the token of {account.name!r} expired on {expires:%Y-%m-%d}")
+        why = _unusable(account, now)
+        if why is not None:
+            raise Unauthenticated(why)
         last = as_utc(account.last_used_at)
         if last is None or now - last >= LAST_USE_EVERY:
             await connection.execute(
@@ -213,6 +213,42 @@ async def authenticate(
                 )
                 .values(last_used_at=now)
             )
+    return _caller(account)
+
+
+async def acting_caller(sessions: SessionFactory, name: str) -> Caller | None:
+    """The account named `name` as it may act now (for work it set going earlier, such as a
+    release it made deploying itself); None when it is gone, revoked or expired."""
+    account = await get_account(sessions, name)
+    if account is None or _unusable(account, utcnow()) is not None:
+        return None
+    return _caller(account)
+
+
+class _Account(Protocol):
+    """An account's row, as an ORM object or as a row a statement returned."""
+
+    id: int | None
+    name: str
+    roles: list[str]
+    permissions: list[dict[str, str]]
+    repositories: list[str]
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+
+def _unusable(account: _Account, now: datetime) -> str | None:
+    """Why the account may not act now (revoked, expired); None when it may."""
+    if account.revoked_at is not None:
+        return f"the service account {account.name!r} is revoked"
+    expires = as_utc(account.expires_at)
+    if expires is not None and expires <= now:
+        return f"the token of {account.name!r} expired on {expires:%Y-%m-%d}"
+    return None
+
+
+def _caller(account: _Account) -> Caller:
+    assert account.id is not None
     return Caller(
         id=account.id,
         name=account.name,

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from app.accounts import Caller, permissions_of
-from app.accounts.store import get_account
-from app.db.models.base import as_utc, utcnow
+from app.accounts.store import acting_caller
 from app.db.models.deliveries import Delivery
 from app.db.models.releases import Release
 from app.deployments import jobs
@@ -38,20 +36,8 @@ async def release_requester(services: Services, release: Release) -> Requester |
     if kind == "cli":
         return Requester.operator(release.created_by)
     if kind == "service_account":
-        account = await get_account(services.sessions, release.created_by)
-        if account is None or account.id is None or account.revoked_at is not None:
-            return None
-        expires = as_utc(account.expires_at)
-        if expires is not None and expires <= utcnow():
-            return None
-        caller = Caller(
-            id=account.id,
-            name=account.name,
-            roles=tuple(account.roles),
-            permissions=permissions_of(account.roles, account.permissions),
-            repositories=tuple(account.repositories),
-        )
-        return Requester.service_account(caller)
+        caller = await acting_caller(services.sessions, release.created_by)
+        return Requester.service_account(caller) if caller is not None else None
     if release.delivery_pk is None:
         return None
     async with services.sessions() as session:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.accounts import revoke_account
 from app.db.models.deliveries import Delivery, DeliveryStatus
 from app.db.models.deployments import JobState
 from app.db.models.releases import Release
@@ -22,6 +23,7 @@ from app.services import Services
 from app.settings import Settings
 from jobqueue.inprocess import InProcessQueue
 from providers.vocabulary import Permission
+from tests.support.api import make_token
 from tests.support.database import store_delivery
 from tests.support.deploying import (
     DeployHost,
@@ -163,3 +165,33 @@ async def test_the_deploy_step_asks_as_the_person_whose_event_started_the_run(
             (JobState.COMPLETED, "step", "github:maggie")
         ]
         assert step.outputs["state"] == "completed"
+
+
+@pytest.mark.parametrize("revoked", [False, True])
+async def test_auto_deploy_asks_as_the_service_account_that_made_the_release(
+    settings: Settings, revoked: bool
+) -> None:
+    await make_token(settings, "ci", "deployer", "release-creator", repositories=["acme/*"])
+    found = DeployHost(CONFIG.replace("deployers: maintain", "deployers: write"))
+    async with deploying(settings, found) as services:
+        if revoked:
+            await revoke_account(services.sessions, "ci")
+        await register(services, "p1", command_target("true"))
+        release = await ready_release(services.sessions, "v1")
+        async with services.sessions() as session:
+            row = await session.get(Release, release)
+            assert row is not None
+            row.created_by_kind, row.created_by = "service_account", "ci"
+            session.add(row)
+            await session.commit()
+        await finish_release(services, 1, release)
+        made = await jobs.list_jobs(services.sessions, environment="production")
+    if revoked:
+        assert made == []
+        [status] = [s for _, s in found.statuses if s.context == "shipyard/deploy/production"]
+        assert status.description == (
+            "auto_deploy refused: who made release v1 cannot be told any more, so nobody asks "
+            "for its automatic deployment"
+        )
+    else:
+        assert [(job.via, job.requested_by) for job in made] == [("auto_deploy", "ci")]
