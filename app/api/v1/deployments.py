@@ -17,7 +17,7 @@ from app.api.v1.auth import caller_of, require_repository, services_of
 from app.api.v1.errors import ApiError, Forbidden, NotFound, Unauthorized
 from app.api.v1.models import ApiModel, Line
 from app.api.v1.operations import MAX_ID, Operation, json_response, read_body, read_query
-from app.api.v1.scope import repository_query
+from app.api.v1.scope import repository_query, scoped_page
 from app.auth.state import session_of
 from app.db.models.base import as_utc
 from app.db.models.deployments import DeploymentJob, DeploymentTask
@@ -200,18 +200,22 @@ async def index(request: Request) -> Response:
         if provider is not None:
             require_repository(caller, provider, repository)
     before = int(query.cursor) if query.cursor else None
-    found = [
-        job
-        for job in await jobs.list_jobs(
+    if before is not None and before > MAX_ID:
+        before = None  # every id is below it
+    found = await scoped_page(
+        caller,
+        lambda before_id, limit: jobs.list_jobs(
             services.sessions,
             provider=provider,
             repository=repository,
             environment=query.environment,
-            before_id=before if before is None or before <= MAX_ID else None,
-            limit=500 if not caller.admin else query.limit + 1,
-        )
-        if caller.may_act_on(job.provider, job.repository)
-    ]
+            before_id=before_id,
+            limit=limit,
+        ),
+        before=before,
+        limit=query.limit,
+        narrowed=provider is not None,
+    )
     items = found[: query.limit]
     cursor = str(items[-1].id) if len(found) > query.limit and items else None
     page = DeploymentPage(

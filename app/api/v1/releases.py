@@ -11,13 +11,13 @@ from pydantic.config import JsonDict
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.accounts import Caller, Permission
+from app.accounts import Permission
 from app.api.v1.auth import caller_of, require_repository, services_of
 from app.api.v1.components import declared_by
 from app.api.v1.errors import ApiError, NotFound, Unprocessable
 from app.api.v1.models import ApiModel, Commit, Digest, Line, TestResults
 from app.api.v1.operations import MAX_ID, Operation, json_response, read_body, read_query
-from app.api.v1.scope import repository_of, repository_query
+from app.api.v1.scope import repository_of, repository_query, scoped_page
 from app.db.models.base import as_utc
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
@@ -259,42 +259,23 @@ async def index(request: Request) -> Response:
     before = int(query.cursor) if query.cursor else None
     if before is not None and before > MAX_ID:
         before = None  # every id is below it
-    found = await _page(services, caller, provider, repository, before, query.limit)
+    found = await scoped_page(
+        caller,
+        lambda before_id, limit: store.list_releases(
+            services.sessions,
+            provider=provider,
+            repository=repository,
+            before_id=before_id,
+            limit=limit,
+        ),
+        before=before,
+        limit=query.limit,
+        narrowed=provider is not None,
+    )
     more = len(found) > query.limit
     items = found[: query.limit]
     cursor = str(items[-1].id) if more and items else None
     return json_response(ReleasePage(items=[release_out(r) for r in items], next_cursor=cursor))
-
-
-_SCAN = 200  # rows read at a time when the account's scope filters them
-_MAX_SCANS = 25
-
-
-async def _page(
-    services: Services,
-    caller: Caller,
-    provider: str | None,
-    repository: str | None,
-    before: int | None,
-    limit: int,
-) -> list[Release]:
-    """Up to `limit` + 1 releases newest first (one more: there is a next page), of those the
-    account may see."""
-    sessions = services.sessions
-    if caller.admin or provider is not None:
-        return await store.list_releases(
-            sessions, provider=provider, repository=repository, before_id=before, limit=limit + 1
-        )
-    found: list[Release] = []
-    for _ in range(_MAX_SCANS):
-        batch = await store.list_releases(
-            sessions, repository=repository, before_id=before, limit=_SCAN
-        )
-        found += [r for r in batch if caller.may_act_on(r.provider, r.repository)]
-        if len(found) > limit or len(batch) < _SCAN:
-            break
-        before = batch[-1].id
-    return found[: limit + 1]
 
 
 operations = [
