@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from app.accounts.roles import HOSTS
 from app.cli.support import echo, load_settings, with_database
 from app.db.models.deployments import DeploymentJob
 from app.settings import Settings
@@ -22,7 +23,6 @@ from app.settings import Settings
 __all__ = ["deploy", "deployments_group", "environments", "rollback"]
 
 T = TypeVar("T")
-HOSTS = ("github", "gitlab", "gitea", "forgejo")
 
 
 def _requester(as_person: str | None) -> Any:
