@@ -139,7 +139,7 @@ async def _deploy(
         await executor.deploy(run)
     if work.spec.environment.health is not None:
         await work.enter(TaskState.VERIFYING)
-        await _verify(work, task.target, executor, run, variables)
+        await _verify(work, task.target, executor, run, variables, release)
 
 
 def _commands(
@@ -159,18 +159,23 @@ def _values(work: TaskWork, release: ReleaseView) -> dict[str, Any]:
 
 
 async def _verify(
-    work: TaskWork, target: str, executor: Executor, run: TaskRun, variables: Variables
+    work: TaskWork,
+    target: str,
+    executor: Executor,
+    run: TaskRun,
+    variables: Variables,
+    release: ReleaseView,
 ) -> None:
+    """The environment's health checks on `target`, now running `release`."""
     health = work.spec.environment.health
-    if health is None:
-        return
+    assert health is not None
     await verify(
         health,
         work.spec.target_view(target),
         http=work.services.http,
         run_command=_commands(work, target, executor, run, variables),
         log=work.log,
-        values=_values(work, work.spec.release),
+        values=_values(work, release),
     )
 
 
@@ -218,24 +223,23 @@ async def _switch(work: TaskWork, colour: str | None) -> None:
     switch = strategy.switch
     await work.enter(TaskState.RUNNING)
     work.log(f"switching traffic to {colour}")
-    targets = work.task.targets
+    on_targets = []  # each of the colour's targets: its executor, variables and run
+    for target in work.task.targets:
+        variables = work.variables(work.spec.release, target, colour=colour)
+        executor = executor_for(work.spec.targets[target].type)
+        on_targets.append((target, executor, variables, await _run(work, target, variables)))
     if switch.target is not None:
         variables = work.variables(work.spec.release, switch.target, colour=colour)
         run = await _run(work, switch.target, variables)
         await executor_for(work.spec.targets[switch.target].type).deploy(run)
     else:
         assert switch.command is not None
-        for target in targets:
-            variables = work.variables(work.spec.release, target, colour=colour)
-            run = await _run(work, target, variables)
-            executor = executor_for(work.spec.targets[target].type)
+        for target, executor, variables, run in on_targets:
             async with asyncio.timeout(work.spec.environment.deploy.timeout):
                 code = await executor.run_command(run, switch.command, variables)
             if code != 0:
                 raise DeployFailed(f"the switch command on {target} exited with {code}")
-    await work.enter(TaskState.VERIFYING)
-    for target in targets:
-        executor = executor_for(work.spec.targets[target].type)
-        variables = work.variables(work.spec.release, target, colour=colour)
-        run = await _run(work, target, variables)
-        await _verify(work, target, executor, run, variables)
+    if work.spec.environment.health is not None:
+        await work.enter(TaskState.VERIFYING)
+        for target, executor, variables, run in on_targets:
+            await _verify(work, target, executor, run, variables, work.spec.release)
