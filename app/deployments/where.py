@@ -1,6 +1,6 @@
 """What runs where, by Shipyard's own record: per environment of a repository, the release of
 its newest completed deployment, and per target and component the release and digest its
-newest succeeded task put there; and, for one release, the environments it runs in."""
+newest succeeded task put there."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from app.db.models.deployments import (
     TaskState,
 )
 
-__all__ = ["EnvironmentView", "Placement", "environments_of_release", "running_where"]
+__all__ = ["EnvironmentView", "Placement", "live_releases", "running_where"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,20 @@ async def running_where(
     return dict(sorted(views.items()))
 
 
-async def environments_of_release(
-    sessions: SessionFactory, provider: str, repository: str, release_id: int
-) -> list[str]:
-    """The environments where `release_id` is live (their newest completed deployment)."""
-    views = await running_where(sessions, provider, repository, recent=1)
-    return [name for name, view in views.items() if view.live_release_id == release_id]
+async def live_releases(
+    sessions: SessionFactory, provider: str, repository: str
+) -> dict[str, int | None]:
+    """Each environment of the repository Shipyard has a deployment for, and the release live
+    there (its newest completed deployment's; None while none has completed) — what a
+    release's page asks, without the targets and tasks `running_where` reads."""
+    async with sessions() as session:
+        found = await session.exec(
+            select(DeploymentJob.environment, DeploymentJob.state, DeploymentJob.release_id)
+            .where(DeploymentJob.provider == provider, DeploymentJob.repository == repository)
+            .order_by(col(DeploymentJob.id).desc())
+        )
+        live: dict[str, int | None] = {}
+        for environment, state, release_id in found:
+            if live.get(environment) is None:
+                live[environment] = release_id if state == JobState.COMPLETED else None
+        return dict(sorted(live.items()))

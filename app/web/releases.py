@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from app.auth.access import Resource, Viewer, readable
 from app.db.models.releases import Release
-from app.deployments.where import running_where
+from app.deployments.where import live_releases
 from app.releases import store
 from app.releases.links import HostLinks, host_links, web_link
 from app.web.guard import auth_for, may_see, services_of, signed_in
@@ -103,14 +103,12 @@ async def release_page(request: Request, viewer: Viewer) -> Response:
     previous = None
     if release.previous_id is not None:
         previous = await store.get_release(services.sessions, release.previous_id)
-    environments = await running_where(
-        services.sessions, release.provider, release.repository, recent=1
-    )
+    live = await live_releases(services.sessions, release.provider, release.repository)
     return render(
         "release.html",
         release=release,
-        live_in=[name for name, view in environments.items() if view.live_release_id == release.id],
-        has_environments=bool(environments),
+        live_in=[name for name, live_id in live.items() if live_id == release.id],
+        has_environments=bool(live),
         environments_url="/environments"
         + _list_query(repo=f"{release.provider}:{release.repository}"),
         links=links,
