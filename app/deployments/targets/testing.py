@@ -4,7 +4,6 @@ deploying nothing, through its type's executor and the server's own secrets."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -70,12 +69,7 @@ def _workspace(services: Services, name: str) -> Path:
     """A directory of the test's own under SHIPYARD_DATA_DIR, reachable by the step user."""
     parent = Path(services.settings.data_dir) / "target-tests"
     parent.mkdir(parents=True, exist_ok=True)
-    parent.chmod(0o711)
-    directory = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
-    user = services.sandbox.user
-    if user is not None:
-        os.chown(directory, *user)
-    return directory
+    return services.sandbox.make_workspace(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent)))
 
 
 # Not a test function (ruff's PT rules judge it by its name): what `shipyard targets test` runs.
