@@ -194,17 +194,10 @@ async def index(request: Request) -> Response:
     services = services_of(request)
     caller = await caller_of(request, READ)
     query = read_query(request, DeploymentQuery)
-    provider, repository = None, None
-    if query.repository is not None:
-        provider, repository = repository_query(services, query.repository, "query.repository")
-        if provider is not None:
-            require_repository(caller, provider, repository)
-    before = int(query.cursor) if query.cursor else None
-    if before is not None and before > MAX_ID:
-        before = None  # every id is below it
     found = await scoped_page(
+        services,
         caller,
-        lambda before_id, limit: jobs.list_jobs(
+        lambda provider, repository, before_id, limit: jobs.list_jobs(
             services.sessions,
             provider=provider,
             repository=repository,
@@ -212,14 +205,13 @@ async def index(request: Request) -> Response:
             before_id=before_id,
             limit=limit,
         ),
-        before=before,
+        repository=query.repository,
+        cursor=query.cursor,
         limit=query.limit,
-        narrowed=provider is not None,
     )
-    items = found[: query.limit]
-    cursor = str(items[-1].id) if len(found) > query.limit and items else None
     page = DeploymentPage(
-        items=[await deployment_out(request, job) for job in items], next_cursor=cursor
+        items=[await deployment_out(request, job) for job in found.items],
+        next_cursor=found.next_cursor,
     )
     return json_response(page)
 

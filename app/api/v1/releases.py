@@ -16,8 +16,8 @@ from app.api.v1.auth import caller_of, require_repository, services_of
 from app.api.v1.components import declared_by
 from app.api.v1.errors import ApiError, NotFound, Unprocessable
 from app.api.v1.models import ApiModel, Commit, Digest, Line, TestResults
-from app.api.v1.operations import MAX_ID, Operation, json_response, read_body, read_query
-from app.api.v1.scope import repository_of, repository_query, scoped_page
+from app.api.v1.operations import Operation, json_response, read_body, read_query
+from app.api.v1.scope import repository_of, scoped_page
 from app.db.models.base import as_utc
 from app.db.models.releases import Release, ReleaseState
 from app.releases import store
@@ -251,31 +251,22 @@ async def index(request: Request) -> Response:
     services = services_of(request)
     caller = await caller_of(request, READ)
     query = read_query(request, ReleaseQuery)
-    provider, repository = None, None
-    if query.repository is not None:
-        provider, repository = repository_query(services, query.repository, "query.repository")
-        if provider is not None:
-            require_repository(caller, provider, repository)
-    before = int(query.cursor) if query.cursor else None
-    if before is not None and before > MAX_ID:
-        before = None  # every id is below it
-    found = await scoped_page(
+    page = await scoped_page(
+        services,
         caller,
-        lambda before_id, limit: store.list_releases(
+        lambda provider, repository, before_id, limit: store.list_releases(
             services.sessions,
             provider=provider,
             repository=repository,
             before_id=before_id,
             limit=limit,
         ),
-        before=before,
+        repository=query.repository,
+        cursor=query.cursor,
         limit=query.limit,
-        narrowed=provider is not None,
     )
-    more = len(found) > query.limit
-    items = found[: query.limit]
-    cursor = str(items[-1].id) if more and items else None
-    return json_response(ReleasePage(items=[release_out(r) for r in items], next_cursor=cursor))
+    items = [release_out(r) for r in page.items]
+    return json_response(ReleasePage(items=items, next_cursor=page.next_cursor))
 
 
 operations = [

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from app.accounts import Caller
+from app.api.v1.auth import require_repository
 from app.api.v1.errors import Forbidden, Unprocessable
+from app.api.v1.operations import MAX_ID
 from app.api.v1.repositories import UnknownRepository, repository_of_url
 from app.services import Services
 
-__all__ = ["repository_of", "repository_query", "require_allowed", "scoped_page"]
+__all__ = ["Listing", "repository_of", "repository_query", "require_allowed", "scoped_page"]
 
 _QUALIFIED = re.compile(r"(?P<provider>github|gitlab|gitea|forgejo):(?P<name>[^/].*)")
 
@@ -65,24 +68,46 @@ _SCAN = 200  # rows read at a time when the account's scope filters them
 _MAX_SCANS = 25
 
 
+Fetch = Callable[[str | None, str | None, int | None, int], Awaitable[list[L]]]
+"""(provider, repository, before_id, limit) → rows newest first."""
+
+
+@dataclass(frozen=True)
+class Listing(Generic[L]):
+    items: list[L]
+    next_cursor: str | None  # the previous page's last id, for `cursor`
+
+
 async def scoped_page(
+    services: Services,
     caller: Caller,
-    fetch: Callable[[int | None, int], Awaitable[list[L]]],
+    fetch: Fetch[L],
     *,
-    before: int | None,
+    repository: str | None,
+    cursor: str | None,
     limit: int,
-    narrowed: bool,
-) -> list[L]:
-    """Up to `limit` + 1 rows newest first (one more: there is a next page) of those the
-    account may see. `fetch(before_id, limit)` reads rows newest first; `narrowed`: the query
-    names one repository, already checked against the account's scope."""
-    if caller.admin or narrowed:
-        return await fetch(before, limit + 1)
-    found: list[L] = []
-    for _ in range(_MAX_SCANS):
-        batch = await fetch(before, _SCAN)
-        found += [row for row in batch if caller.may_act_on(row.provider, row.repository)]
-        if len(found) > limit or len(batch) < _SCAN:
-            break
-        before = batch[-1].id
-    return found[: limit + 1]
+) -> Listing[L]:
+    """A page of rows newest first, of those the account may see: `repository` (a URL,
+    `provider:owner/name`, or `owner/name` on any host) narrows them, checked against the
+    account's scope; `cursor` is the last id of the page before."""
+    provider, name = None, None
+    if repository is not None:
+        provider, name = repository_query(services, repository, "query.repository")
+        if provider is not None:
+            require_repository(caller, provider, name)
+    before = int(cursor) if cursor else None
+    if before is not None and before > MAX_ID:
+        before = None  # every id is below it
+    if caller.admin or provider is not None:
+        found = await fetch(provider, name, before, limit + 1)
+    else:
+        found = []
+        for _ in range(_MAX_SCANS):
+            batch = await fetch(None, name, before, _SCAN)
+            found += [row for row in batch if caller.may_act_on(row.provider, row.repository)]
+            if len(found) > limit or len(batch) < _SCAN:
+                break
+            before = batch[-1].id
+    items = found[:limit]
+    more = len(found) > limit and bool(items)
+    return Listing(items, str(items[-1].id) if more else None)
