@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from app.deployments.artifacts.base import Artifact, ArtifactInputs
+from app.deployments.artifacts.values import job_values
 from app.environments.config import ArtifactSpec
 
 __all__ = ["DEFAULT_FILENAME", "KIND", "MANIFEST_VERSION", "generate", "manifest_of"]
@@ -27,16 +28,7 @@ def manifest_of(inputs: ArtifactInputs) -> dict[str, Any]:
     """The manifest's content as plain values."""
     return {
         "manifest_version": MANIFEST_VERSION,
-        "release": {
-            "id": inputs.release_id,
-            "name": inputs.release_name,
-            "version": inputs.release_version,
-            "commit": inputs.commit,
-        },
-        "environment": inputs.environment,
-        "repository": inputs.repository,
-        "provider": inputs.provider,
-        "job": {"id": inputs.job_id},
+        **job_values(inputs),
         "targets": [
             {"name": target.name, "type": target.type, "host": target.host}
             for target in inputs.targets

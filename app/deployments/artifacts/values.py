@@ -11,6 +11,7 @@ from app.deployments.artifacts.base import ArtifactError, ArtifactInputs, Compon
 __all__ = [
     "digest_pin",
     "image_reference",
+    "job_values",
     "release_labels",
     "same_repository",
     "service_name",
@@ -117,12 +118,9 @@ def _targets(inputs: ArtifactInputs) -> list[dict[str, Any]]:
     ]
 
 
-def template_values(inputs: ArtifactInputs) -> dict[str, Any]:
-    """The names a file's template sees: `release` (id, name, version, commit), `environment`,
-    `repository`, `provider`, `job` (id), `components` (a list of name, image, digest, tag and
-    `ref`, the image by digest or else by tag), `images` (component name → `ref`), `targets`
-    (name, type, host, port, labels) and `params` (the deploy's key=value params)."""
-    components = [_component(component) for component in inputs.components]
+def job_values(inputs: ArtifactInputs) -> dict[str, Any]:
+    """What every generated file says of the job: `release` (id, name, version, commit),
+    `environment`, `repository`, `provider` and `job` (id)."""
     return {
         "release": {
             "id": inputs.release_id,
@@ -134,6 +132,17 @@ def template_values(inputs: ArtifactInputs) -> dict[str, Any]:
         "repository": inputs.repository,
         "provider": inputs.provider,
         "job": {"id": inputs.job_id},
+    }
+
+
+def template_values(inputs: ArtifactInputs) -> dict[str, Any]:
+    """The names a file's template sees: `release` (id, name, version, commit), `environment`,
+    `repository`, `provider`, `job` (id), `components` (a list of name, image, digest, tag and
+    `ref`, the image by digest or else by tag), `images` (component name → `ref`), `targets`
+    (name, type, host, port, labels) and `params` (the deploy's key=value params)."""
+    components = [_component(component) for component in inputs.components]
+    return {
+        **job_values(inputs),
         "components": components,
         "images": {component["name"]: component["ref"] for component in components},
         "targets": _targets(inputs),
