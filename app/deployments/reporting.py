@@ -36,6 +36,7 @@ __all__ = [
     "report_rollback",
     "report_started",
     "report_waiting",
+    "status_description",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def _rollback_words(job: DeploymentJob) -> str:
     return f"roll {job.environment} back to {previous or 'the release before'}"
 
 
-def _short(text: str) -> str:
+def status_description(text: str) -> str:
     """A description the hosts take (140 characters), cut with an ellipsis where it is cut."""
     text = " ".join(text.split())
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
@@ -91,7 +92,7 @@ async def _commit_status(
     status = CommitStatus(
         state=state,
         context=deploy_context(job.environment),
-        description=_short(text),
+        description=status_description(text),
         target_url=job_url(services.settings.public_url, job.id or 0),
     )
     await _quietly(job, "status", provider.set_commit_status(Repo(job.repository), commit, status))
@@ -198,7 +199,7 @@ async def _deployment(
             ref=commit,
             sha=commit,
             environment=job.environment,
-            description=_short(words),
+            description=status_description(words),
             payload={"shipyard": {"job": job.id, "release": spec.release.id, "kind": which}},
             production=spec.environment.production,
             transient=spec.environment.transient,
@@ -239,7 +240,7 @@ async def _set(
             state,
             environment_url=spec.url,
             log_url=job_url(services.settings.public_url, job.id or 0),
-            description=_short(text),
+            description=status_description(text),
         ),
     )
 

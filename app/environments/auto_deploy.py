@@ -12,7 +12,7 @@ from app.accounts.store import acting_caller
 from app.db.models.deliveries import Delivery
 from app.db.models.releases import Release
 from app.deployments import jobs
-from app.deployments.reporting import deploy_context
+from app.deployments.reporting import deploy_context, status_description
 from app.environments.config import environments_of
 from app.environments.promotion import Promotion, Refusal, promote
 from app.environments.requesters import Requester
@@ -101,7 +101,7 @@ async def _refused(services: Services, release: Release, environment: str, why: 
     status = CommitStatus(
         state=CommitState.FAILURE,
         context=deploy_context(environment),
-        description=f"auto_deploy refused: {why}"[:140],
+        description=status_description(f"auto_deploy refused: {why}"),
     )
     try:
         await client.set_commit_status(Repo(release.repository), release.commit_sha, status)
