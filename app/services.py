@@ -11,7 +11,7 @@ import httpx
 from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
 from app.db.engine import SessionFactory
-from app.deployments.executors.ssh_connections import SshConnections
+from app.deployments.executors.ssh_pool import SshConnections
 from app.repo_config.cache import ConfigCache
 from app.routing.router import EventRouter
 from app.secrets.masker import Masker

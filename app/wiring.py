@@ -19,7 +19,7 @@ from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
 from app.db.engine import create_engine, session_factory
 from app.db.schema import ensure_migrated
-from app.deployments.executors.ssh_connections import SshConnections
+from app.deployments.executors.ssh_pool import SshConnections
 from app.features import JOBS, RECOVERY, REPO_CONFIG, event_router
 from app.jobs import SERVICES, queue_functions
 from app.logs import masking_logs

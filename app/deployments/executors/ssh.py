@@ -34,10 +34,10 @@ from app.deployments.executors.base import (
 )
 from app.deployments.executors.ssh_connections import (
     ConnectFailed,
-    SshConnections,
     open_connection,
     ssh_connection,
 )
+from app.deployments.executors.ssh_pool import SshConnections
 from app.deployments.executors.sshlib import asyncssh
 from steps.config_types import ENV_NAME
 from steps.process import GRACE_SECONDS, STOP_NOW

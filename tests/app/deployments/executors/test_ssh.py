@@ -14,7 +14,7 @@ import pytest
 
 from app.deployments.executors.base import DeployFailed
 from app.deployments.executors.ssh import STATE_DIR, executor
-from app.deployments.executors.ssh_connections import SshConnections
+from app.deployments.executors.ssh_pool import SshConnections
 from tests.support.deploy_runs import Recorder, file_to_write, ssh_target, task_run
 from tests.support.http import free_port
 from tests.support.processes import descendants
