@@ -9,6 +9,7 @@ import contextlib
 import logging
 from typing import Any, ClassVar, cast
 
+from arq.connections import ArqRedis
 from arq.typing import StartupShutdown, WorkerCoroutine, WorkerSettingsType
 from arq.worker import Function, func, get_kwargs
 
@@ -17,8 +18,8 @@ from app.services import Services
 from app.settings import Settings
 from app.wiring import freeze_startup_objects, open_services
 from app.work.recovery import recover_on_start, sweep
-from jobqueue.arq_queue import ArqQueue, queue_key, redis_settings
-from jobqueue.arq_worker import REDIS_BACK, REDIS_UP, ReconnectingWorker
+from jobqueue.arq_queue import ArqQueue, queue_key, redis_forgot, redis_settings
+from jobqueue.arq_worker import REDIS_UP, ReconnectingWorker
 
 __all__ = ["WorkerSettings", "create_worker"]
 
@@ -40,9 +41,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     stack = contextlib.AsyncExitStack()
     ctx[SERVICES] = await stack.enter_async_context(open_services(settings, queue=queue))
     ctx[_EXIT_STACK] = stack
+    await redis_forgot(ctx["redis"], settings.queue_name)  # what it holds from now on, it knows
     await recover_on_start(ctx[SERVICES])
     ctx[_SWEEPER] = asyncio.create_task(
-        _sweep_while_redis_answers(ctx[SERVICES], ctx[REDIS_UP], ctx[REDIS_BACK])
+        _sweep_while_redis_answers(ctx[SERVICES], ctx["redis"], ctx[REDIS_UP])
     )
     freeze_startup_objects()
 
@@ -59,19 +61,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def _sweep_while_redis_answers(
-    services: Services, redis_up: asyncio.Event, redis_back: asyncio.Event
+    services: Services, redis: ArqRedis, redis_up: asyncio.Event
 ) -> None:
     """Deliveries stored while Redis was down, steps whose worker died: every interval, in
     every worker (sweeps are safe to overlap); paused while this worker has lost Redis. Once
-    Redis is back from an outage, everything unfinished goes back on the queue, as at
-    start-up: a Redis that restarted without persistence holds none of the jobs it had."""
+    Redis has forgotten what it held (flushed, or restarted without persistence), everything
+    unfinished goes back on the queue at once, as at start-up, whatever the leases say."""
     interval = services.settings.requeue_interval_seconds
     while True:
         await asyncio.sleep(interval)
         await redis_up.wait()
         try:
-            if redis_back.is_set():
-                redis_back.clear()
+            if await redis_forgot(redis, services.settings.queue_name):
                 await recover_on_start(services)
             else:
                 await sweep(services)

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from jobqueue.base import QueueUnavailable
 
-__all__ = ["ArqQueue", "queue_key", "redis_settings"]
+__all__ = ["ArqQueue", "queue_key", "redis_forgot", "redis_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 def queue_key(queue_name: str) -> str:
     """The Redis key of an installation's arq queue (a sorted set of job ids)."""
     return f"{queue_name}:queue"
+
+
+async def redis_forgot(redis: ArqRedis, queue_name: str) -> bool:
+    """Whether Redis forgot what it held since this was last asked (and the queue's jobs with
+    it): a marker set by the first asking is gone after a FLUSHALL or a restart without
+    persistence. A reconnecting client may never see an error for either; the marker tells."""
+    return bool(await redis.set(f"{queue_name}:remembers", b"1", nx=True))
 
 
 def redis_settings(url: str, *, verify_tls: bool = True) -> RedisSettings:

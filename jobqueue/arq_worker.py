@@ -22,12 +22,11 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["REDIS_BACK", "REDIS_DOWN_ERRORS", "REDIS_UP", "ReconnectingWorker"]
+__all__ = ["REDIS_DOWN_ERRORS", "REDIS_UP", "ReconnectingWorker"]
 
 log = logging.getLogger(__name__)
 
 REDIS_UP = "redis_up"  # ctx key: an asyncio.Event, set while the worker reaches Redis
-REDIS_BACK = "redis_back"  # ctx key: an asyncio.Event, set when Redis came back from an outage
 REDIS_DOWN_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 FIRST_RETRY_SECONDS = 0.1
 PING_TIMEOUT_SECONDS = 5.0
@@ -44,8 +43,6 @@ class ReconnectingWorker(Worker):
         self.redis_up = asyncio.Event()
         self.redis_up.set()
         self.ctx[REDIS_UP] = self.redis_up
-        self.redis_back = asyncio.Event()  # cleared by whoever acts on it (the sweeper)
-        self.ctx[REDIS_BACK] = self.redis_back
         self._down_since: float | None = None
 
     def _lost(self, error: BaseException) -> None:
@@ -64,7 +61,6 @@ class ReconnectingWorker(Worker):
         if self._down_since is not None:
             log.info("Redis is back after %.1f s; resuming", time.monotonic() - self._down_since)
             self._down_since = None
-            self.redis_back.set()
         self.redis_up.set()
 
     async def _until_redis_answers(self, attempt: Callable[[], Awaitable[T]]) -> T:
