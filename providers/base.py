@@ -21,6 +21,7 @@ from providers.vocabulary import (
     PullRequest,
     Reaction,
     Repo,
+    ReviewState,
     StatusReport,
     WorkflowRun,
     comment_marker,
@@ -170,6 +171,16 @@ class Provider(ABC):
 
     @abstractmethod
     async def get_pull_request(self, repo: Repo, number: int) -> PullRequest: ...
+
+    @abstractmethod
+    async def review_state(self, repo: Repo, number: int) -> ReviewState:
+        """Whether the pull request (GitLab: merge request) is approved by review.
+
+        APPROVED when someone approved it and nobody's latest review asks for changes (and,
+        where the host counts required approvals, none is missing); CHANGES_REQUESTED when a
+        reviewer's latest verdict asks for changes; else PENDING. NotFound if there is no
+        such pull request.
+        """
 
     @abstractmethod
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison: ...

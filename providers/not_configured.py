@@ -14,6 +14,7 @@ from providers.vocabulary import (
     Identity,
     Permission,
     PullRequest,
+    ReviewState,
     StatusReport,
     WorkflowRun,
 )
@@ -72,6 +73,9 @@ class NotConfiguredProvider(Provider):
 
     async def get_pull_request(self, *args: Any, **kwargs: Any) -> PullRequest:
         self._refuse("get_pull_request")
+
+    async def review_state(self, *args: Any, **kwargs: Any) -> ReviewState:
+        self._refuse("review_state")
 
     async def compare(self, *args: Any, **kwargs: Any) -> Comparison:
         self._refuse("compare")

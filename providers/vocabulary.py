@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -63,6 +64,25 @@ class CheckStatus(StrEnum):
     QUEUED = "queued"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
+
+
+class ReviewState(StrEnum):
+    """Where a pull request's review stands, from its reviewers' latest verdicts."""
+
+    APPROVED = "approved"  # approved, and nobody's latest review asks for changes
+    CHANGES_REQUESTED = "changes_requested"
+    PENDING = "pending"  # no approval yet (or approvals still required)
+
+    @classmethod
+    def of(cls, verdicts: Iterable[ReviewState]) -> ReviewState:
+        """The pull request's state from each reviewer's latest verdict: one request for
+        changes outweighs every approval, and with neither it is still pending."""
+        seen = set(verdicts)
+        if cls.CHANGES_REQUESTED in seen:
+            return cls.CHANGES_REQUESTED
+        if cls.APPROVED in seen:
+            return cls.APPROVED
+        return cls.PENDING
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from providers.vocabulary import (
     PullRequest,
     Reaction,
     Repo,
+    ReviewState,
     StatusReport,
     WorkflowRun,
 )
@@ -114,6 +115,9 @@ class ReadOnlyProvider(Provider):
 
     async def get_pull_request(self, repo: Repo, number: int) -> PullRequest:
         return await self._inner.get_pull_request(repo, number)
+
+    async def review_state(self, repo: Repo, number: int) -> ReviewState:
+        return await self._inner.review_state(repo, number)
 
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         return await self._inner.compare(repo, base, head)

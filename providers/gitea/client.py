@@ -58,6 +58,7 @@ from providers.vocabulary import (
     PullRequest,
     Reaction,
     Repo,
+    ReviewState,
     StatusReport,
     WorkflowRun,
 )
@@ -65,6 +66,8 @@ from providers.vocabulary import (
 __all__ = ["GiteaClient"]
 
 _BARE_COMMIT = {"stat": "false", "verification": "false", "files": "false"}
+# A review's state -> the reviewer's verdict; COMMENT, PENDING and REQUEST_REVIEW give none.
+_VERDICT = {"APPROVED": ReviewState.APPROVED, "REQUEST_CHANGES": ReviewState.CHANGES_REQUESTED}
 
 
 class GiteaClient(Provider):
@@ -276,6 +279,22 @@ class GiteaClient(Provider):
 
     async def get_pull_request(self, repo: Repo, number: int) -> PullRequest:
         return pull_request_from(await self._api.get_json(f"{repo_path(repo)}/pulls/{number}"))
+
+    async def review_state(self, repo: Repo, number: int) -> ReviewState:
+        """From `GET …/pulls/{index}/reviews`, page by page (oldest first: Gitea orders them by
+        creation, then id). A reviewer's latest approval or request for changes is their
+        verdict (comments, drafts and review requests change nothing), as Gitea counts only
+        that one ("official"); a verdict dismissed, or stale (made on an older head commit),
+        counts for nothing and does not bring back the one before it."""
+        latest: dict[str, dict[str, Any]] = {}
+        async for review in self._api.pages(f"{repo_path(repo)}/pulls/{number}/reviews"):
+            if str(review.get("state")) in _VERDICT:
+                latest[str((review.get("user") or {}).get("login") or "")] = review
+        return ReviewState.of(
+            _VERDICT[str(review["state"])]
+            for review in latest.values()
+            if not review.get("dismissed") and not review.get("stale")
+        )
 
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Gitea (>= 1.22) answers only `total_commits` and `commits` (newest first, each with

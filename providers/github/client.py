@@ -55,6 +55,7 @@ from providers.vocabulary import (
     PullRequest,
     Reaction,
     Repo,
+    ReviewState,
     StatusReport,
     WorkflowRun,
 )
@@ -64,6 +65,12 @@ __all__ = ["GitHubClient"]
 _PER_PAGE = 100
 SHA_MEDIA_TYPE = "application/vnd.github.sha"  # a commit's answer as its bare sha
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositories
+# A review's state -> the reviewer's verdict; COMMENTED and PENDING (a draft) give none.
+_VERDICT = {
+    "APPROVED": ReviewState.APPROVED,
+    "CHANGES_REQUESTED": ReviewState.CHANGES_REQUESTED,
+    "DISMISSED": ReviewState.PENDING,
+}
 
 
 class GitHubClient(Provider):
@@ -259,6 +266,15 @@ class GitHubClient(Provider):
     async def get_pull_request(self, repo: Repo, number: int) -> PullRequest:
         return pull_request_from(await self._get(f"{repo_path(repo)}/pulls/{number}"))
 
+    async def review_state(self, repo: Repo, number: int) -> ReviewState:
+        """From `GET …/pulls/{number}/reviews`, every page (oldest first, as GitHub lists
+        them): each reviewer's latest approval, request for changes or dismissal is their
+        verdict; a comment changes nothing. A dismissed review reads DISMISSED, so an
+        approval that was dismissed no longer counts."""
+        path = f"{repo_path(repo)}/pulls/{number}/reviews?per_page={_PER_PAGE}"
+        verdicts = _latest_verdicts([review async for review in self._iter(path)])
+        return ReviewState.of(verdicts.values())
+
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Up to 250 commits and 300 files: what GitHub returns for one comparison."""
         basehead = f"{ref_segment(base)}...{ref_segment(head)}"
@@ -368,3 +384,15 @@ class GitHubClient(Provider):
 
     async def _patch(self, path: str, body: Mapping[str, Any]) -> Any:
         return await self._api.patch(path, data=dict(body), accept=ACCEPT)
+
+
+def _latest_verdicts(reviews: list[Mapping[str, Any]]) -> dict[str, ReviewState]:
+    """Each reviewer's (by login) latest verdict, from their reviews oldest first. A review
+    whose author was deleted has no user: those count as one reviewer, "" (GitHub's ghost)."""
+    verdicts: dict[str, ReviewState] = {}
+    for review in reviews:
+        verdict = _VERDICT.get(str(review.get("state")))
+        if verdict is not None:
+            user = review.get("user") or {}
+            verdicts[str(user.get("login") or "")] = verdict
+    return verdicts

@@ -43,6 +43,7 @@ from providers.vocabulary import (
     PullRequest,
     Reaction,
     Repo,
+    ReviewState,
     StatusReport,
     WorkflowRun,
 )
@@ -225,6 +226,21 @@ class GitLabClient(Provider):
     async def get_pull_request(self, repo: Repo, number: int) -> PullRequest:
         answer = await self._http.request("GET", f"{project_path(repo)}/merge_requests/{number}")
         return pull_request_from(answer.data)
+
+    async def review_state(self, repo: Repo, number: int) -> ReviewState:
+        """From `GET …/merge_requests/:iid/approvals`: APPROVED when `approved` is true and,
+        where the answer counts required approvals (Premium), `approvals_left` is 0; else
+        PENDING. GitLab Free says `approved` as soon as anyone approved. Its approvals have no
+        request for changes, and the `user_has_approved` fields speak only for the token's
+        user: neither is read."""
+        path = f"{project_path(repo)}/merge_requests/{number}/approvals"
+        answer = (await self._http.request("GET", path)).data
+        approvals: Mapping[str, Any] = answer if isinstance(answer, Mapping) else {}
+        left = approvals.get("approvals_left", 0)  # absent on GitLab Free: none required
+        none_left = type(left) is int and left == 0
+        if approvals.get("approved") is True and none_left:
+            return ReviewState.APPROVED
+        return ReviewState.PENDING
 
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Commits in `head` not in `base` (oldest first), and files changed since the merge base.
