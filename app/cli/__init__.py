@@ -10,6 +10,7 @@ from app.cli import (
     db,
     deliveries,
     deployments,
+    locks,
     receive,
     registries,
     releases,
@@ -47,5 +48,6 @@ for command in (
     deployments.rollback,
     deployments.deployments_group,
     deployments.environments,
+    locks.locks_group,
 ):
     main.add_command(command)

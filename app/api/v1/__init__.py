@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Router
 
-from app.api.v1 import ci_events, deployments, releases, service_accounts, targets
+from app.api.v1 import ci_events, deployments, locks, releases, service_accounts, targets
 from app.api.v1.edge import ApiEdge
 from app.api.v1.openapi import openapi_operation
 from app.api.v1.operations import Operation, routes_of
@@ -25,6 +25,7 @@ operations: list[Operation] = [
     *deployments.operations,
     *service_accounts.operations,
     *targets.operations,
+    *locks.operations,
     openapi_operation(_operations),
 ]
 

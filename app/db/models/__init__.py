@@ -1,6 +1,14 @@
 """Shipyard's tables, one module per feature. Importing this package registers them all on
 `SQLModel.metadata` (what the migrations are checked against)."""
 
-from app.db.models import accounts, deliveries, deployments, pipelines, releases, secrets
+from app.db.models import accounts, deliveries, deployments, locks, pipelines, releases, secrets
 
-__all__ = ["accounts", "deliveries", "deployments", "pipelines", "releases", "secrets"]
+__all__ = [
+    "accounts",
+    "deliveries",
+    "deployments",
+    "locks",
+    "pipelines",
+    "releases",
+    "secrets",
+]

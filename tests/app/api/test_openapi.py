@@ -66,6 +66,8 @@ async def test_the_document_validates_and_describes_every_answer(api: httpx.Asyn
         ("PATCH", "/api/v1/targets/{targetId}"),
         ("DELETE", "/api/v1/targets/{targetId}"),
         ("POST", "/api/v1/targets/{targetId}/test"),
+        ("GET", "/api/v1/locks"),
+        ("DELETE", "/api/v1/locks/{lockId}"),
         ("POST", "/api/v1/deployments"),
         ("GET", "/api/v1/deployments"),
         ("GET", "/api/v1/deployments/{deploymentId}"),
