@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.chatops.config import CHATOPS, chatops_problems
 from app.deployments import engine as deployments
 from app.deployments.queueing import ADVANCE_DEPLOYMENT, RUN_DEPLOYMENT_TASK
 from app.deployments.recovery import recover_deployments
@@ -25,7 +26,6 @@ from app.releases import routing as releases_routing
 from app.releases.config import COMPONENTS, RELEASES, component_problems
 from app.releases.recovery import recover_releases
 from app.releases.service import FINISH_RELEASE, finish_release
-from app.repo_config.reserved import RESERVED
 from app.repo_config.schema import CONFIG_PATH, RepoConfig, RepoConfigSchema
 from app.routing.router import EventRouter
 from app.services import JobBody, Services, StaleWork
@@ -42,8 +42,8 @@ __all__ = [
 
 # `.shipyard.yml`, section by section (the order of "did you mean" and "declares nothing").
 REPO_CONFIG = RepoConfigSchema(
-    [PIPELINES, COMPONENTS, RELEASES, ENVIRONMENTS, *RESERVED, PULL_REQUESTS],
-    relations=[component_problems, environment_problems],
+    [PIPELINES, COMPONENTS, RELEASES, ENVIRONMENTS, CHATOPS, PULL_REQUESTS],
+    relations=[component_problems, environment_problems, chatops_problems],
 )
 
 # The queue jobs, by name: each body takes (services, attempt, *ids).

@@ -18,11 +18,20 @@ environments:
     strategy: {type: canary, canary: 1, bake: 5m, then: {type: rolling, batch_size: 2}}
     rollback: auto
     production: true
+    reviews: required                              # `/deploy` from a pull request: approved
+    outdated: strict                               # ... and up to date with its base
+    confirm: true                                  # `/confirm` before it goes
+    freeze: [{days: [fri], from: "16:00", to: "24:00", timezone: Europe/Paris, reason: weekend}]
 ```
 
 Targets are only named here: what they are and who may use them is the server's
 (`shipyard targets add`). `deploy.command` and a health check's `command` run on a target
 verbatim — never rendered — with the release's values as `SHIPYARD_*` environment variables.
+
+What ChatOps asks before `/deploy` from a pull request: `reviews` (an approved pull request,
+or not), `outdated` (a branch behind its base refused, warned about, or not looked at),
+`confirm` (a second `/confirm` within `confirm_timeout`), `drafts` (draft pull requests may
+deploy). No deploy starts in a `freeze` window (`app.environments.freezes`).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.environments.freezes import FreezeWindow
 from app.pipelines.config.references import GRANTS
 from app.releases.config import components_of
 from app.repo_config.errors import custom_error
@@ -354,6 +364,12 @@ class EnvironmentSpec(FrozenModel):
     rollback: Literal["auto", "manual"] = "manual"
     production: bool = False
     transient: bool = False
+    reviews: Literal["required", "optional"] = "optional"
+    outdated: Literal["strict", "warn", "off"] = "warn"
+    confirm: bool = False
+    confirm_timeout: Duration = 600.0
+    freeze: tuple[FreezeWindow, ...] = ()
+    drafts: bool = False
 
     @model_validator(mode="before")
     @classmethod

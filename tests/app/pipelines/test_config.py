@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from app.chatops.config import ChatopsConfig
 from app.features import REPO_CONFIG, check_config_file, parse_config
 from app.pipelines.config import (
     CommentTrigger,
@@ -189,7 +190,7 @@ def test_full_example() -> None:
     assert rule.tag.tags == ("v*",)  # one glob is a list of one
     [(name, staging)] = sections["environments"].of(config).items()
     assert (name, staging.targets, staging.auto_deploy) == ("staging", ("web-1",), True)
-    assert sections["chatops"].of(config) == {"prefix": "/"}
+    assert sections["chatops"].of(config) == ChatopsConfig()
 
 
 def test_models_are_frozen() -> None:
@@ -217,7 +218,7 @@ def test_a_file_that_declares_nothing_says_so(text: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, step_types=STEP_TYPES)
     assert caught.value.lines() == [
-        ".shipyard.yml: declares nothing (no pipelines, releases, environments or chatops)"
+        ".shipyard.yml: declares nothing (no pipelines, releases or environments)"
     ]
 
 

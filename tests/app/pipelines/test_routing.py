@@ -89,6 +89,6 @@ async def test_a_config_that_declares_nothing_fails_the_config_status(settings: 
     [(_, status)] = host.statuses
     assert status.state.value == "failure"
     assert status.description == (
-        ".shipyard.yml: declares nothing (no pipelines, releases, environments or chatops)"
+        ".shipyard.yml: declares nothing (no pipelines, releases or environments)"
     )
     assert recorded == {"pipelines": {"config_error": status.description}}
