@@ -17,6 +17,7 @@ from providers.vocabulary import (
     Deployment,
     DeploymentState,
     Identity,
+    IssueSummary,
     Permission,
     PullRequest,
     Reaction,
@@ -181,6 +182,11 @@ class Provider(ABC):
         reviewer's latest verdict asks for changes; else PENDING. NotFound if there is no
         such pull request.
         """
+
+    @abstractmethod
+    async def labelled_issues(self, repo: Repo, label: str) -> list[IssueSummary]:
+        """The repository's open issues carrying `label` (pull / merge requests left out),
+        newest first, at most 100. NotFound if there is no such repository."""
 
     @abstractmethod
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison: ...

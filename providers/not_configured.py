@@ -12,6 +12,7 @@ from providers.vocabulary import (
     Comparison,
     Deployment,
     Identity,
+    IssueSummary,
     Permission,
     PullRequest,
     ReviewState,
@@ -76,6 +77,9 @@ class NotConfiguredProvider(Provider):
 
     async def review_state(self, *args: Any, **kwargs: Any) -> ReviewState:
         self._refuse("review_state")
+
+    async def labelled_issues(self, *args: Any, **kwargs: Any) -> list[IssueSummary]:
+        self._refuse("labelled_issues")
 
     async def compare(self, *args: Any, **kwargs: Any) -> Comparison:
         self._refuse("compare")

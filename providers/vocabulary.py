@@ -205,6 +205,16 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class IssueSummary:
+    """An open issue (never a pull request) as a list of issues gives it."""
+
+    number: int  # GitLab: the issue's iid
+    title: str
+    body: str  # "" when the host gives none
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Comparison:
     base: str
     head: str

@@ -18,6 +18,7 @@ from providers.vocabulary import (
     Deployment,
     DeploymentState,
     Identity,
+    IssueSummary,
     Permission,
     PullRequest,
     Reaction,
@@ -118,6 +119,9 @@ class ReadOnlyProvider(Provider):
 
     async def review_state(self, repo: Repo, number: int) -> ReviewState:
         return await self._inner.review_state(repo, number)
+
+    async def labelled_issues(self, repo: Repo, label: str) -> list[IssueSummary]:
+        return await self._inner.labelled_issues(repo, label)
 
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         return await self._inner.compare(repo, base, head)

@@ -54,6 +54,7 @@ from providers.vocabulary import (
     Deployment,
     DeploymentState,
     Identity,
+    IssueSummary,
     Permission,
     PullRequest,
     Reaction,
@@ -68,6 +69,7 @@ __all__ = ["GiteaClient"]
 _BARE_COMMIT = {"stat": "false", "verification": "false", "files": "false"}
 # A review's state -> the reviewer's verdict; COMMENT, PENDING and REQUEST_REVIEW give none.
 _VERDICT = {"APPROVED": ReviewState.APPROVED, "REQUEST_CHANGES": ReviewState.CHANGES_REQUESTED}
+_MOST_ISSUES = 100  # labelled_issues reads two pages of 50 at most
 
 
 class GiteaClient(Provider):
@@ -296,6 +298,23 @@ class GiteaClient(Provider):
             if not review.get("dismissed") and not review.get("stale")
         )
 
+    async def labelled_issues(self, repo: Repo, label: str) -> list[IssueSummary]:
+        """`GET …/issues?state=open&type=issues&labels=…`, page by page up to 100 issues (two
+        pages of 50), newest first (Gitea's default order, by creation).
+
+        Gitea drops from its filter a label the repository does not define (a misspelt one,
+        or an organisation's label), and with none left it lists every open issue: so an issue
+        is kept only if it carries a label of that name (letter case aside, as GitHub
+        matches labels). `labels` is a comma-separated list to Gitea."""
+        params = {"state": "open", "type": "issues", "labels": label}
+        read: list[dict[str, Any]] = []
+        async for issue in self._api.pages(f"{repo_path(repo)}/issues", params):
+            read.append(issue)
+            if len(read) >= _MOST_ISSUES:
+                break
+        wanted = label.casefold()
+        return [_issue_from(issue) for issue in read if wanted in _label_names(issue)]
+
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Gitea (>= 1.22) answers only `total_commits` and `commits` (newest first, each with
         its `files`), from the merge base to head. There is no behind_by: it is the size of
@@ -398,3 +417,19 @@ class GiteaClient(Provider):
             if candidate.head_sha == sha and candidate.state == "open":
                 found.append(candidate)
         return found
+
+
+def _label_names(issue: Mapping[str, Any]) -> set[str]:
+    """The names of the issue's labels, case-folded."""
+    labels = issue.get("labels") or []
+    return {str(label.get("name") or "").casefold() for label in labels if isinstance(label, dict)}
+
+
+def _issue_from(issue: Mapping[str, Any]) -> IssueSummary:
+    """An issue as `GET …/issues` lists it."""
+    return IssueSummary(
+        number=int(issue["number"]),
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("body") or ""),
+        url=issue.get("html_url") or None,
+    )

@@ -51,6 +51,7 @@ from providers.vocabulary import (
     Deployment,
     DeploymentState,
     Identity,
+    IssueSummary,
     Permission,
     PullRequest,
     Reaction,
@@ -275,6 +276,17 @@ class GitHubClient(Provider):
         verdicts = _latest_verdicts([review async for review in self._iter(path)])
         return ReviewState.of(verdicts.values())
 
+    async def labelled_issues(self, repo: Repo, label: str) -> list[IssueSummary]:
+        """One page of `GET …/issues?state=open&labels=…&per_page=100`, newest first (GitHub's
+        default order). GitHub lists pull requests among issues (those with a `pull_request`
+        key): they are left out, so labelled pull requests on the page mean fewer issues.
+        `labels` is a comma-separated list to GitHub: a label with a comma in its name asks
+        for the issues carrying every part of it."""
+        query = urlencode({"state": "open", "labels": label, "per_page": _PER_PAGE})
+        answer = await self._get(f"{repo_path(repo)}/issues?{query}")
+        items = answer if isinstance(answer, list) else []
+        return [_issue_from(item) for item in items if "pull_request" not in item]
+
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Up to 250 commits and 300 files: what GitHub returns for one comparison."""
         basehead = f"{ref_segment(base)}...{ref_segment(head)}"
@@ -384,6 +396,16 @@ class GitHubClient(Provider):
 
     async def _patch(self, path: str, body: Mapping[str, Any]) -> Any:
         return await self._api.patch(path, data=dict(body), accept=ACCEPT)
+
+
+def _issue_from(issue: Mapping[str, Any]) -> IssueSummary:
+    """An issue as `GET …/issues` lists it (its body is null when it has none)."""
+    return IssueSummary(
+        number=int(issue["number"]),
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("body") or ""),
+        url=issue.get("html_url") or None,
+    )
 
 
 def _latest_verdicts(reviews: list[Mapping[str, Any]]) -> dict[str, ReviewState]:

@@ -39,6 +39,7 @@ from providers.vocabulary import (
     Deployment,
     DeploymentState,
     Identity,
+    IssueSummary,
     Permission,
     PullRequest,
     Reaction,
@@ -242,6 +243,17 @@ class GitLabClient(Provider):
             return ReviewState.APPROVED
         return ReviewState.PENDING
 
+    async def labelled_issues(self, repo: Repo, label: str) -> list[IssueSummary]:
+        """One page of `GET …/issues?state=opened&labels=…&per_page=100`, newest first
+        (GitLab's default order, by creation). Merge requests are not in GitLab's issue list:
+        there is none to leave out. An issue's number is its `iid`, its body `description`.
+        `labels` is a comma-separated list to GitLab, and the words `None` and `Any` ask for
+        issues with no label and with any label."""
+        query = {"state": "opened", "labels": label, "per_page": _PER_PAGE}
+        answer = await self._http.request("GET", f"{project_path(repo)}/issues", query=query)
+        items = answer.data if isinstance(answer.data, list) else []
+        return [_issue_from(item) for item in items]
+
     async def compare(self, repo: Repo, base: str, head: str) -> Comparison:
         """Commits in `head` not in `base` (oldest first), and files changed since the merge base.
 
@@ -384,6 +396,16 @@ class GitLabClient(Provider):
                 yield item
             following = answer.next_page()
             page = following if following is not None and following > page else None
+
+
+def _issue_from(issue: Mapping[str, Any]) -> IssueSummary:
+    """An issue as `GET …/issues` lists it (its description is null when it has none)."""
+    return IssueSummary(
+        number=int(issue["iid"]),
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("description") or ""),
+        url=issue.get("web_url") or None,
+    )
 
 
 def _workflow_run(answer: Answer) -> WorkflowRun:
