@@ -38,6 +38,8 @@ from app.deployments.queueing import enqueue_advance, enqueue_task
 from app.deployments.reporting import (
     report_ended,
     report_preparing,
+    report_progress,
+    report_queue_moved,
     report_rollback,
     report_started,
 )
@@ -163,10 +165,24 @@ async def advance(services: Services, job_id: int, known: tasks.Progress | None 
         why = f"not started: {moves.reason or 'the deployment stopped'}"
         await tasks.move_tasks(sessions, moves.cancel, TaskState.CANCELLED, error=why)
     started = await tasks.start_tasks(sessions, moves.start)
+    if job.pr_number is not None and _opens_a_wave(views, started):
+        await report_progress(services, job)
     for task_id in keep_one(started):
         await enqueue_task(services, task_id, 1)
     if moves.outcome is not None:
         await _conclude(services, job, moves)
+
+
+def _opens_a_wave(views: list[TaskView], started: list[int]) -> bool:
+    """Whether the tasks just started begin a wave (after the first, which the job's start
+    reports) none of whose tasks had begun: the moment a pull request's live comment says where
+    the deployment is now."""
+    ids = set(started)
+    waves = {view.wave for view in views if view.id in ids} - {0}
+    return any(
+        all(v.state == TaskState.PENDING or v.id in ids for v in views if v.wave == wave)
+        for wave in waves
+    )
 
 
 async def _cancel_running(services: Services, job: DeploymentJob, views: list[TaskView]) -> None:
@@ -226,6 +242,7 @@ async def _ended(services: Services, job_id: int) -> None:
     )
     if waiting is not None:
         await enqueue_advance(services, waiting)
+        await report_queue_moved(services, job)
 
 
 # --- failing and rolling back ------------------------------------------------------------

@@ -99,8 +99,14 @@ async def _run(
 
 
 async def run_task_work(work: TaskWork) -> None:
-    """Do the task; DeployFailed or HealthCheckFailed when it did not succeed."""
+    """Do the task; DeployFailed or HealthCheckFailed when it did not succeed. A noop's task
+    (`dry_run`) says what it would do and touches nothing."""
     kind = TaskKind(work.task.kind)
+    if work.spec.dry_run:
+        where = work.task.target or ", ".join(work.task.targets)
+        await work.enter(TaskState.RUNNING)
+        work.log(f"noop: the {kind} on {where} would run here; nothing was run")
+        return
     if kind is TaskKind.DEPLOY:
         await _deploy(work, work.spec.release, purpose="deploy")
     elif kind is TaskKind.BAKE:

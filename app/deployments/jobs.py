@@ -76,11 +76,12 @@ class NewJob:
     previous_release_id: int | None = None
     rollback_of: int | None = None
     pr_number: int | None = None
+    state: JobState | None = None  # where it starts: by default awaiting approval, or queued
 
 
 async def create_job(sessions: SessionFactory, new: NewJob) -> DeploymentJob:
-    """The job, awaiting approval when it needs some, else queued for its turn."""
-    state = JobState.AWAITING_APPROVAL if new.approvals_required else JobState.QUEUED
+    """The job, in `new.state`; else awaiting approval when it needs some, else queued."""
+    state = new.state or (JobState.AWAITING_APPROVAL if new.approvals_required else JobState.QUEUED)
     job = DeploymentJob(
         provider=new.provider,
         repository=new.repository,
@@ -209,6 +210,33 @@ async def next_waiting(
             )
         )
         return found.one_or_none()
+
+
+async def ahead_of(sessions: SessionFactory, job: DeploymentJob) -> int:
+    """How many jobs go before a queued `job` in its environment: those queued before it, and
+    the one holding the environment (0 for a job not queued)."""
+    if job.state != JobState.QUEUED:
+        return 0
+    same = (
+        DeploymentJob.provider == job.provider,
+        DeploymentJob.repository == job.repository,
+        DeploymentJob.environment == job.environment,
+    )
+    async with sessions() as session:
+        queued = await session.exec(
+            select(func.count())
+            .select_from(DeploymentJob)
+            .where(*same, DeploymentJob.state == JobState.QUEUED, col(DeploymentJob.id) < job.id)
+        )
+        holding = await session.exec(
+            select(func.count())
+            .select_from(DeploymentJob)
+            .where(
+                col(DeploymentJob.env_slot)
+                == env_slot(job.provider, job.repository, job.environment)
+            )
+        )
+        return int(queued.one()) + int(holding.one())
 
 
 async def last_completed(

@@ -8,7 +8,8 @@
 - The commit status `shipyard/deploy/<env>` on the release's commit, from the moment the job
   waits (for approvals, or its turn) to its end — on GitHub and GitLab beside the deployment;
   on Gitea it is the deployment's own status, set once, not twice.
-- One upserted comment on the open pull request the release's commit belongs to.
+- One live comment per environment on the open pull request the job was asked for on (or
+  the release's commit belongs to): `live_comment`. A noop tells the host nothing else.
 
 Reporting never fails a deployment: a host that does not answer is logged. The final status of
 a job is claimed in the database before it is sent, so it is sent once.
@@ -19,8 +20,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.db.models.deployments import DeploymentJob, DeploymentTask, JobKind, JobState
+from app.db.models.deployments import DeploymentJob, JobKind, JobState
 from app.deployments import jobs
+from app.deployments.live_comment import post_live_comment, progress_comment, waiting_words
 from app.deployments.snapshot import JobSpec
 from app.deployments.tasks import load
 from app.services import Services
@@ -33,6 +35,8 @@ __all__ = [
     "job_url",
     "report_ended",
     "report_preparing",
+    "report_progress",
+    "report_queue_moved",
     "report_rollback",
     "report_started",
     "report_waiting",
@@ -87,7 +91,10 @@ async def _commit_status(
     only while no deployment exists yet (waiting)."""
     provider = _provider(services, job)
     commit = spec.release.commit
-    if commit is None or (provider.deployments_are_statuses and job.host_deployment):
+    if commit is None or spec.dry_run:
+        return  # a noop deploys nothing: the host hears nothing of it but its comment
+    made = _recorded(job, "deploy") or _recorded(job, "rollback")
+    if provider.deployments_are_statuses and made is not None:
         return
     status = CommitStatus(
         state=state,
@@ -99,9 +106,41 @@ async def _commit_status(
 
 
 async def report_waiting(services: Services, job: DeploymentJob, why: str) -> None:
-    """The job waits (for approvals, or its turn): a pending status saying for what."""
+    """The job waits (for CI, a confirmation, approvals, or its turn): a pending status saying
+    for what; a job asked for on a pull request says it in its live comment too, with its
+    place in the queue."""
     spec = JobSpec.of(job)
     await _commit_status(services, job, spec, CommitState.PENDING, f"{_words(job, spec)}: {why}")
+    if job.pr_number is not None:
+        ahead = await jobs.ahead_of(services.sessions, job)
+        await _comment(services, job, spec, waiting_words(job, ahead) or why)
+
+
+async def report_progress(services: Services, job: DeploymentJob) -> None:
+    """A wave began: the live comment of a job asked for on a pull request says so. (`job`
+    may have been read without its spec: it is read whole here.)"""
+    whole = await jobs.get_job(services.sessions, job.id or 0)
+    if whole is not None:
+        await _comment(services, whole, JobSpec.of(whole))
+
+
+async def report_queue_moved(services: Services, ended: DeploymentJob) -> None:
+    """A job ended and the environment's queue moved: the live comments of the jobs still
+    queued there, asked for on pull requests, say their new place."""
+    queued = await jobs.list_jobs(
+        services.sessions,
+        provider=ended.provider,
+        repository=ended.repository,
+        environment=ended.environment,
+        states=[JobState.QUEUED],
+        limit=50,
+    )
+    for job in reversed(queued):  # oldest first
+        if job.pr_number is None:
+            continue
+        spec = JobSpec.of(job)
+        ahead = await jobs.ahead_of(services.sessions, job)
+        await _comment(services, job, spec, waiting_words(job, ahead))
 
 
 async def report_preparing(services: Services, job: DeploymentJob) -> None:
@@ -181,7 +220,7 @@ async def _deployment(
     """The job's host deployment for `which` (deploy, rollback): the recorded one, or made now
     and recorded (None when the release names no commit, or the host refused)."""
     recorded = _recorded(job, which)
-    if recorded is not None:
+    if recorded is not None or spec.dry_run:
         return recorded
     commit = spec.release.commit
     words = _words(job, spec)
@@ -245,8 +284,11 @@ async def _set(
     )
 
 
-async def _comment(services: Services, job: DeploymentJob, spec: JobSpec) -> None:
-    """The job's progress, upserted on the open pull request of its commit (if there is one)."""
+async def _comment(
+    services: Services, job: DeploymentJob, spec: JobSpec, waiting: str | None = None
+) -> None:
+    """The job's progress, in the environment's live comment on the open pull request of its
+    commit (if there is one)."""
     number = job.pr_number
     provider = _provider(services, job)
     repo = Repo(job.repository)
@@ -261,28 +303,14 @@ async def _comment(services: Services, job: DeploymentJob, spec: JobSpec) -> Non
         return
     loaded = await load(services.sessions, job.id or 0)
     tasks = loaded.tasks if loaded is not None else []
-    body = progress_comment(job, spec, tasks, job_url(services.settings.public_url, job.id or 0))
-    marker = f"deployment-{job.id}"
-    await _quietly(job, "comment", provider.upsert_comment(repo, number, marker, body))
-
-
-def progress_comment(
-    job: DeploymentJob, spec: JobSpec, tasks: list[DeploymentTask], url: str
-) -> str:
-    """The pull request comment: the job's state, and a line per task."""
-    lines = [
-        f"**Shipyard** · [{_words(job, spec)}]({url}) · **{job.state.replace('_', ' ')}**",
-        "",
-    ]
-    if tasks:
-        lines += ["| task | target | state |", "| --- | --- | --- |"]
-        for task in tasks:
-            where = task.target or ", ".join(task.targets)
-            what = f"{task.kind} {task.component}" if task.component else task.kind
-            lines.append(f"| {what} | {where} | {task.state} |")
-    if job.error:
-        lines += ["", f"> {job.error[:500]}"]
-    return "\n".join(lines)
+    url = job_url(services.settings.public_url, job.id or 0)
+    body = progress_comment(job, spec, tasks, url, _words(job, spec), waiting=waiting)
+    remembered = await _quietly(
+        job, "comment", post_live_comment(provider, repo, number, job, body)
+    )
+    if remembered is not None:
+        job.host_deployment = {**(job.host_deployment or {}), "comment": remembered}
+        await jobs.record_host_deployment(services.sessions, job.id or 0, job.host_deployment)
 
 
 async def _quietly(job: DeploymentJob, what: str, call: Any) -> Any:

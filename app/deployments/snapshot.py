@@ -93,6 +93,7 @@ class JobSpec:
     release: ReleaseView
     default_branch: str
     url: str | None
+    dry_run: bool = False  # a noop: everything but the executors' acts
 
     @classmethod
     def of(cls, job: DeploymentJob) -> JobSpec:
@@ -128,6 +129,7 @@ class JobSpec:
             release=ReleaseView.from_json(spec["release"]),
             default_branch=str(spec.get("default_branch") or "main"),
             url=spec.get("url"),
+            dry_run=bool(spec.get("dry_run")),
         )
 
     def target_view(self, name: str) -> TargetView:
@@ -156,9 +158,11 @@ def snapshot(
     *,
     default_branch: str,
     url: str | None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """The `spec` a new job stores: the environment as written (unset options left out, so it
-    reads back the same), the targets it names, the release, the default branch."""
+    reads back the same), the targets it names, the release, the default branch; a noop's
+    `dry_run`."""
     used = set(environment.targets)
     switch = getattr(environment.strategy, "switch", None)
     if switch is not None and switch.target is not None:
@@ -179,4 +183,5 @@ def snapshot(
         "release": release.as_json(),
         "default_branch": default_branch,
         "url": url,
+        **({"dry_run": True} if dry_run else {}),
     }

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from app.db.engine import SessionFactory
 from app.db.models.deployments import (
+    WAITING_JOB_STATES,
     DeploymentJob,
     DeploymentTask,
     JobState,
@@ -41,9 +42,6 @@ class EnvironmentView:
     placements: list[Placement] = field(default_factory=list)
     recent: list[DeploymentJob] = field(default_factory=list)  # newest first
     waiting: list[DeploymentJob] = field(default_factory=list)  # oldest first
-
-
-_WAITING = (JobState.AWAITING_APPROVAL, JobState.QUEUED)
 
 
 async def running_where(
@@ -78,7 +76,7 @@ async def running_where(
             view.live_release_id, view.live_job_id = job.release_id, job.id
         if len(view.recent) < recent:
             view.recent.append(job)
-        if job.state in _WAITING:
+        if job.state in WAITING_JOB_STATES:
             view.waiting.insert(0, job)
     seen: set[tuple[str, str, str | None]] = set()
     for task in placed_tasks:

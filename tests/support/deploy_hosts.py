@@ -137,14 +137,23 @@ def read_config(provider: str) -> list[Sent]:
 
 
 def progress_body(
-    job_id: int, words: str, state: str, rows: Sequence[tuple[str, str, str]], error: str = ""
+    job_id: int,
+    words: str,
+    state: str,
+    rows: Sequence[tuple[str, str, str]],
+    error: str = "",
+    environment: str = "staging",
+    wave: str = "",
 ) -> str:
-    """The pull request comment of a job: its marker, its state, a line per task
-    (kind and component, target, state), and its error quoted."""
+    """The pull request comment of a job: the environment's marker, the job's, its state, the
+    wave it is at (`Wave 1/2`), a line per task (kind and component, target, state), and its
+    error quoted."""
     lines = [
-        f"<!-- shipyard:deployment-{job_id} -->",
+        f"<!-- shipyard:deploy-{environment} -->",
+        f"<!-- shipyard:job-{job_id} -->",
         f"**Shipyard** · [{words}]({job_page(job_id)}) · **{state}**",
         "",
+        *([wave, ""] if wave else []),
         "| task | target | state |",
         "| --- | --- | --- |",
         *(f"| {what} | {target} | {task_state} |" for what, target, task_state in rows),

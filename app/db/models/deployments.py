@@ -34,14 +34,18 @@ __all__ = [
     "Target",
     "TaskKind",
     "TaskState",
+    "WAITING_JOB_STATES",
 ]
 
 
 class JobState(StrEnum):
-    """A deployment job's life: waiting (for approvals, then its turn), then the seed's machine
+    """A deployment job's life: waiting (for CI, its requester's confirmation, approvals, then
+    its turn), then the seed's machine
     pending → preparing → running → completing → completed, or failed, or rolling_back →
     rolled_back; cancelled by a person at any point before it ends."""
 
+    AWAITING_CHECKS = "awaiting_checks"  # a pull request's deploy: its commit's CI is pending
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # its requester is asked to /confirm
     AWAITING_APPROVAL = "awaiting_approval"
     QUEUED = "queued"  # approved; waits its turn for the environment (FIFO)
     PENDING = "pending"  # holds the environment; about to start
@@ -55,6 +59,13 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The states in which a job waits before its turn (FIFO once queued).
+WAITING_JOB_STATES = (
+    JobState.AWAITING_CHECKS,
+    JobState.AWAITING_CONFIRMATION,
+    JobState.AWAITING_APPROVAL,
+    JobState.QUEUED,
+)
 # The states in which a job holds its environment: one such job per environment at a time.
 ACTIVE_JOB_STATES = (
     JobState.PENDING,

@@ -23,7 +23,6 @@ from tests.support.deploy_hosts import (
     progress_body,
     read_config,
     ready_release_on,
-    who_am_i,
 )
 from tests.support.deploying import command_target, deploy, marker_script, register, tasks_of
 from tests.support.host_reports import (
@@ -123,6 +122,10 @@ def staging_rows(state: str) -> list[tuple[str, str, str]]:
     return [("deploy web", "s1", state), ("deploy web", "s2", state)]
 
 
+# Staging deploys one target at a time: the comment is edited as its second wave begins.
+SECOND_WAVE = [("deploy web", "s1", "succeeded"), ("deploy web", "s2", "queued")]
+
+
 async def rolled_back(settings: Settings, host: DeployHost, directory: Path) -> tuple[Ran, Ran]:
     """v1 deployed to production, then v2, whose canary fails its health check and is rolled
     back to v1."""
@@ -158,17 +161,17 @@ async def test_github_hears_of_a_deployment_and_its_comment_is_made_then_edited(
     assert done.job.state == JobState.COMPLETED, done.job.error
     [made] = host.deployments
     [comment] = host.comments[PULL]
-    running = progress_body(job.id, job.words, "running", staging_rows("pending"))
+    running = progress_body(job.id, job.words, "running", staging_rows("pending"), wave="Wave 1/2")
+    second = progress_body(job.id, job.words, "running", SECOND_WAVE, wave="Wave 2/2")
     completed = progress_body(job.id, job.words, "completed", staging_rows("succeeded"))
     assert host.sent(done.since) == [
         *read_config(GITHUB),
         *github_until_running(job, made["id"]),
         github_comments(PULL),
         github_new_comment(PULL, running),
+        github_edited_comment(comment["id"], second),
         github_deployment_status(job, made["id"], "success", f"{job.words}: done"),
         github_status(job, "success", f"{job.words}: done"),
-        github_comments(PULL),
-        who_am_i(GITHUB),
         github_edited_comment(comment["id"], completed),
     ]
     assert comment["body"] == completed
@@ -224,7 +227,8 @@ async def test_gitlab_hears_of_a_deployment_in_its_environment_and_the_note_is_e
     assert done.job.state == JobState.COMPLETED, done.job.error
     [made] = host.deployments
     [note] = host.comments[PULL]
-    running = progress_body(job.id, job.words, "running", staging_rows("pending"))
+    running = progress_body(job.id, job.words, "running", staging_rows("pending"), wave="Wave 1/2")
+    second = progress_body(job.id, job.words, "running", SECOND_WAVE, wave="Wave 2/2")
     completed = progress_body(job.id, job.words, "completed", staging_rows("succeeded"))
     assert host.sent(done.since) == [
         *read_config(GITLAB),
@@ -237,10 +241,9 @@ async def test_gitlab_hears_of_a_deployment_in_its_environment_and_the_note_is_e
         gitlab_merge_requests_of(job.sha),
         gitlab_notes(PULL),
         gitlab_new_note(PULL, running),
+        gitlab_edited_note(PULL, note["id"], second),
         gitlab_deployment_status(made["id"], "success"),
         gitlab_status(job, "success", f"{job.words}: done"),
-        gitlab_notes(PULL),
-        who_am_i(GITLAB),
         gitlab_edited_note(PULL, note["id"], completed),
     ]
     assert [(env["name"], env["tier"], env["external_url"]) for env in host.environments] == [
@@ -315,7 +318,8 @@ async def test_gitea_hears_of_a_deployment_as_one_commit_status(
     job = done.deployed
     assert done.job.state == JobState.COMPLETED, done.job.error
     [comment] = host.comments[PULL]
-    running = progress_body(job.id, job.words, "running", staging_rows("pending"))
+    running = progress_body(job.id, job.words, "running", staging_rows("pending"), wave="Wave 1/2")
+    second = progress_body(job.id, job.words, "running", SECOND_WAVE, wave="Wave 2/2")
     completed = progress_body(job.id, job.words, "completed", staging_rows("succeeded"))
     queued = f"Deployment to staging is queued: {job.words}"
     assert host.sent(done.since) == [
@@ -326,9 +330,8 @@ async def test_gitea_hears_of_a_deployment_as_one_commit_status(
         gitea_open_pulls(),
         gitea_comments(PULL),
         gitea_new_comment(PULL, running),
+        gitea_edited_comment(comment["id"], second),
         gitea_status(job, "success", f"Deployed to staging: {job.words}: done"),
-        gitea_comments(PULL),
-        who_am_i(GITEA),
         gitea_edited_comment(comment["id"], completed),
     ]
     assert host.api is not None
