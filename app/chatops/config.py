@@ -70,9 +70,15 @@ def _lock_ttl(seconds: float) -> float:
     return seconds
 
 
-def _one_line(text: str) -> str:
+def _label(text: str) -> str:
+    """A label the hosts can be asked for alone: one line, not empty, no comma (every host
+    reads a comma as a list of labels), not GitLab's `None` or `Any` (special values there)."""
     if not text.strip() or "\n" in text or "\r" in text:
         raise custom_error(f"{text!r} is not a label: one line, not empty")
+    if "," in text:
+        raise custom_error(f"{text!r}: a label with a comma cannot be asked for alone")
+    if text.strip().casefold() in ("none", "any"):
+        raise custom_error(f"{text!r}: GitLab reads None and Any as no label and any label")
     return text
 
 
@@ -90,7 +96,7 @@ class ChatopsConfig(FrozenModel):
     ] = {}
     required_checks: tuple[Glob, ...] | None = None
     lock_ttl: Annotated[Duration, AfterValidator(_lock_ttl)] = 86400.0
-    freeze_label: Annotated[str, AfterValidator(_one_line), Field(max_length=255)] | None = None
+    freeze_label: Annotated[str, AfterValidator(_label), Field(max_length=255)] | None = None
     unlock_on_close: bool = True
     branches: tuple[Glob, ...] = ()
 

@@ -17,6 +17,7 @@ without YAML 1.1's base-60 numbers, so an unquoted `16:00` is the text "16:00" t
 from __future__ import annotations
 
 import difflib
+import re
 import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime
@@ -27,8 +28,17 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from app.repo_config.errors import custom_error
 from app.repo_config.fields import FrozenModel
+from providers.vocabulary import IssueSummary
 
-__all__ = ["DAYS", "FreezeWindow", "Weekday", "active_freeze", "describe_freeze"]
+__all__ = [
+    "DAYS",
+    "FreezeWindow",
+    "Weekday",
+    "active_freeze",
+    "describe_freeze",
+    "describe_issue_freeze",
+    "freezing_issue",
+]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -219,3 +229,17 @@ def describe_freeze(window: FreezeWindow) -> str:
         when = f"{days} {window.start}-{window.end}"
     reason = f": {window.reason}" if window.reason else ""
     return f"{when} {window.timezone}{reason}"
+
+
+def freezing_issue(issues: Sequence[IssueSummary], environment: str) -> IssueSummary | None:
+    """The first of the open issues carrying the freeze label that names `environment` (as a
+    word of its title or body, in any case): it freezes the environment while it is open."""
+    named = re.compile(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", re.IGNORECASE)
+    for issue in issues:
+        if named.search(issue.title) or named.search(issue.body):
+            return issue
+    return None
+
+
+def describe_issue_freeze(issue: IssueSummary, label: str) -> str:
+    return f"issue #{issue.number} ({issue.title!r}) is open with the label {label!r}"

@@ -9,12 +9,15 @@ targets the server has) and asks each check in turn.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from app.access.roles import role_name
 from app.accounts import Permission as AccountPermission
 from app.db.models.deployments import Target
+from app.db.models.locks import DeploymentLock
 from app.deployments.targets.store import allows, refusal
 from app.environments.config import EnvironmentSpec
+from app.environments.locks import describe_lock
 from app.environments.requesters import Requester, RequesterKind
 from providers.vocabulary import Permission
 
@@ -23,6 +26,8 @@ __all__ = [
     "REGISTRY_ROLE",
     "Refusal",
     "approver_refusal",
+    "freeze_refusal",
+    "lock_refusal",
     "order_refusal",
     "requester_refusal",
     "targets_refusal",
@@ -173,3 +178,35 @@ def approver_refusal(
             f"{role_name(needed)}, and has {shown}",
         )
     return None
+
+
+def lock_refusal(lock: DeploymentLock | None, now: datetime) -> Refusal | None:
+    """Someone else holds a lock on the environment (or on all of them): not until it goes."""
+    if lock is None:
+        return None
+    which = lock.environment or "--global"
+    return Refusal(
+        "lock",
+        describe_lock(lock, now),
+        f"{lock.holder} unlocks it with /unlock {which}; an admin may /unlock {which} --force",
+    )
+
+
+def freeze_refusal(
+    frozen: str | None, environment: str, *, force: bool, admin: bool
+) -> Refusal | None:
+    """The environment is frozen (`frozen` says by what: a window, an issue): only an admin's
+    `--force` passes it (and the job records that)."""
+    if frozen is None or (force and admin):
+        return None
+    if force:
+        return Refusal(
+            "freeze",
+            f"{environment} is frozen ({frozen}) and --force needs an admin",
+            "an admin of the repository on its host, or one in SHIPYARD_ADMINS",
+        )
+    return Refusal(
+        "freeze",
+        f"{environment} is frozen: {frozen}",
+        "wait for the freeze to end, or an admin deploys with --force",
+    )

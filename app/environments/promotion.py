@@ -12,8 +12,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from app.db.models.deployments import DeploymentJob, JobKind, JobState, Target
+from app.chatops.config import chatops_of
+from app.db.models.base import utcnow
+from app.db.models.deployments import (
+    WAITING_JOB_STATES,
+    DeploymentJob,
+    JobKind,
+    JobState,
+    Target,
+)
 from app.db.models.releases import Release, ReleaseState
 from app.deployments import jobs
 from app.deployments.queueing import enqueue_advance
@@ -21,14 +30,23 @@ from app.deployments.reporting import report_waiting
 from app.deployments.snapshot import release_view, snapshot
 from app.deployments.targets.store import list_targets
 from app.environments.config import EnvironmentSpec, environments_of
+from app.environments.freezes import (
+    active_freeze,
+    describe_freeze,
+    describe_issue_freeze,
+    freezing_issue,
+)
 from app.environments.gate import (
     Refusal,
     approver_refusal,
+    freeze_refusal,
+    lock_refusal,
     order_refusal,
     requester_refusal,
     targets_refusal,
 )
-from app.environments.requesters import Requester, RequesterKind
+from app.environments.locks import blocking_lock
+from app.environments.requesters import Requester, RequesterKind, is_admin
 from app.pipelines.default_config import read_default_config
 from app.releases import store as releases
 from app.repo_config.errors import ConfigError
@@ -38,8 +56,10 @@ from providers.vocabulary import Permission, Repo
 from steps.templates import TemplateError, render_value
 
 __all__ = [
+    "Declared",
     "Promotion",
     "Refusal",
+    "announce",
     "approve",
     "cancel",
     "environment_of",
@@ -63,13 +83,27 @@ class Promotion:
     kind: JobKind = JobKind.DEPLOY
     rollback_of: int | None = None
     pr_number: int | None = None
+    force: bool = False  # through a freeze: an admin's only, and recorded
+    dry_run: bool = False  # a noop: everything but the executors' acts; no approvals
+    state: JobState | None = None  # where the job starts, when its asker waits for more
+    gates: tuple[Mapping[str, str], ...] = ()  # what the asker checked already, for the record
+
+
+@dataclass(frozen=True)
+class Declared:
+    """An environment as the repository's config declares it at its default branch (that
+    branch), and the label whose open issues freeze it (`chatops.freeze_label`)."""
+
+    spec: EnvironmentSpec
+    branch: str
+    freeze_label: str | None = None
 
 
 async def environment_of(
     services: Services, provider: str, repository: str, installation_id: int | None, name: str
-) -> tuple[EnvironmentSpec, str]:
-    """The environment `name` as the repository's config declares it at its default branch,
-    and that branch; Refusal when there is no such environment or the config cannot be read."""
+) -> Declared:
+    """The environment `name` as the repository's config declares it; Refusal when there is no
+    such environment or the config cannot be read."""
     client = services.providers(provider, installation_id)
     repo = Repo(repository)
     try:
@@ -88,7 +122,8 @@ async def environment_of(
             "environment",
             f"{repository} has no environment {name!r} (environments: {known})",
         )
-    return environments[name], branch
+    freeze_label = chatops_of(config).freeze_label if config is not None else None
+    return Declared(environments[name], branch, freeze_label)
 
 
 async def _role(services: Services, release: Release, requester: Requester) -> Permission | None:
@@ -150,13 +185,14 @@ async def promote(services: Services, promotion: Promotion) -> DeploymentJob:
     for its turn; Refusal when a gate refuses (nothing is made then)."""
     release = await _release(services, promotion.release_id)
     assert release.id is not None
-    spec, branch = await environment_of(
+    declared = await environment_of(
         services,
         release.provider,
         release.repository,
         release.installation_id,
         promotion.environment,
     )
+    spec, branch = declared.spec, declared.branch
     name, requester = promotion.environment, promotion.requester
     role = await _role(services, release, requester)
     refused = requester_refusal(requester, spec, name, release.provider, release.repository, role)
@@ -172,6 +208,8 @@ async def promote(services: Services, promotion: Promotion) -> DeploymentJob:
         refused = order_refusal(spec, release.id, release.name, live_release)
     if refused is not None:
         raise refused
+    held = await _held(services, promotion, release, spec, role, declared.freeze_label)
+    gates = [*promotion.gates, *held]
     previous = await jobs.last_completed(
         services.sessions, release.provider, release.repository, name
     )
@@ -186,29 +224,104 @@ async def promote(services: Services, promotion: Promotion) -> DeploymentJob:
             requested_by_kind=str(requester.kind),
             requested_by=requester.name,
             via=promotion.via,
-            spec=snapshot(
-                spec,
-                registered,
-                release_view(release, spec.components),
-                default_branch=branch,
-                url=_url(spec, name, release),
-            ),
+            spec={
+                **snapshot(
+                    spec,
+                    registered,
+                    release_view(release, spec.components),
+                    default_branch=branch,
+                    url=_url(spec, name, release),
+                    dry_run=promotion.dry_run,
+                ),
+                "gates": gates,
+            },
             kind=promotion.kind,
-            # Rolling back is the way out of trouble: it asks no approvals (the role still).
-            approvals_required=0 if promotion.kind is JobKind.ROLLBACK else spec.approvals,
+            # Rolling back is the way out of trouble: it asks no approvals (the role still);
+            # a noop touches nothing, and asks none either.
+            approvals_required=(
+                0 if promotion.kind is JobKind.ROLLBACK or promotion.dry_run else spec.approvals
+            ),
+            state=promotion.state,
             params=dict(promotion.params),
             previous_release_id=previous.release_id if previous else None,
             rollback_of=promotion.rollback_of,
             pr_number=promotion.pr_number,
         ),
     )
-    await _announce(services, job)
+    await announce(services, job)
     return job
 
 
-async def _announce(services: Services, job: DeploymentJob) -> None:
+async def _held(
+    services: Services,
+    promotion: Promotion,
+    release: Release,
+    spec: EnvironmentSpec,
+    role: Permission | None,
+    freeze_label: str | None,
+) -> list[dict[str, str]]:
+    """The gates every promotion passes after its requester's: nobody else's lock on the
+    environment; no freeze on (a window, an issue with `chatops.freeze_label`), but for an
+    admin's `--force` (rolling back passes freezes: it is the way out of trouble). Their
+    results, for the job's record."""
+    now = utcnow()
+    name, requester = promotion.environment, promotion.requester
+    lock = await blocking_lock(
+        services.sessions, release.provider, release.repository, name, requester.name, now=now
+    )
+    refused = lock_refusal(lock, now)
+    if refused is not None:
+        raise refused
+    gates = [{"gate": "lock", "result": "passed"}]
+    if promotion.kind is not JobKind.DEPLOY:
+        return gates
+    frozen = await _frozen(services, release, spec, name, freeze_label, now)
+    if frozen is None:
+        return [*gates, {"gate": "freeze", "result": "passed"}]
+    admin = is_admin(requester, role, services.settings.admins)
+    refused = freeze_refusal(frozen, name, force=promotion.force, admin=admin)
+    if refused is not None:
+        raise refused
+    log.warning("%s deploys to %s through a freeze with --force: %s", requester, name, frozen)
+    return [*gates, {"gate": "freeze", "result": f"forced by {requester}: {frozen}"}]
+
+
+async def _frozen(
+    services: Services,
+    release: Release,
+    spec: EnvironmentSpec,
+    environment: str,
+    label: str | None,
+    now: datetime,
+) -> str | None:
+    """What freezes the environment now, if anything: one of its `freeze:` windows, or an open
+    issue carrying `chatops.freeze_label` that names it (issues that cannot be read refuse)."""
+    window = active_freeze(spec.freeze, now)
+    if window is not None:
+        return describe_freeze(window)
+    if label is None:
+        return None
+    client = services.providers(release.provider, release.installation_id)
+    try:
+        issues = await client.labelled_issues(Repo(release.repository), label)
+    except ProviderError as error:
+        raise Refusal(
+            "freeze",
+            f"the open issues labelled {label!r} could not be read ({error}), so nothing deploys",
+        ) from None
+    issue = freezing_issue(issues, environment)
+    return describe_issue_freeze(issue, label) if issue is not None else None
+
+
+async def announce(services: Services, job: DeploymentJob) -> None:
     """A new (or newly approved) job: queued jobs go to the queue to take their turn."""
     assert job.id is not None
+    if job.state == JobState.AWAITING_CHECKS:
+        await report_waiting(services, job, "waiting for the commit's CI")
+        return
+    if job.state == JobState.AWAITING_CONFIRMATION:
+        await report_waiting(services, job, f"waiting for {job.requested_by} to /confirm")
+        return
     if job.state == JobState.AWAITING_APPROVAL:
         await report_waiting(services, job, f"waiting for approval (0/{job.approvals_required})")
         return
@@ -237,27 +350,29 @@ async def approve(services: Services, job_id: int, approver: Requester) -> Deplo
         services.sessions, job_id, JobState.QUEUED
     ):
         job = await jobs.get_job(services.sessions, job_id) or job
-        await _announce(services, job)
+        await announce(services, job)
     elif count < job.approvals_required:
         waiting = f"waiting for approval ({count}/{job.approvals_required})"
         await report_waiting(services, job, waiting)
     return await jobs.get_job(services.sessions, job_id) or job
 
 
-async def cancel(services: Services, job_id: int, who: Requester) -> DeploymentJob:
+async def cancel(
+    services: Services, job_id: int, who: Requester, why: str | None = None
+) -> DeploymentJob:
     """Stop the job: a waiting one at once; a running one as its tasks next beat (they stop,
-    the tasks not started never start)."""
+    the tasks not started never start). `why` is recorded: "cancelled by …" by default."""
     job = await jobs.get_job(services.sessions, job_id)
     if job is None:
         raise Refusal("cancel", f"there is no deployment {job_id}")
-    if job.state in (JobState.AWAITING_APPROVAL, JobState.QUEUED):
+    if job.state in WAITING_JOB_STATES:
         if await jobs.move_job(
-            services.sessions, job_id, JobState.CANCELLED, error=f"cancelled by {who}"
+            services.sessions, job_id, JobState.CANCELLED, error=why or f"cancelled by {who}"
         ):
             await enqueue_advance(services, job_id)  # reports it, and hands the turn on
     elif job.state in (JobState.PENDING, JobState.PREPARING, JobState.RUNNING):
         await jobs.touch_job(
-            services.sessions, job_id, cancel_requested=True, error=f"cancelled by {who}"
+            services.sessions, job_id, cancel_requested=True, error=why or f"cancelled by {who}"
         )
         await enqueue_advance(services, job_id)
     else:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.accounts import Caller
+from app.auth.rules import parse_admins
+from providers.vocabulary import Permission
 
-__all__ = ["Requester", "RequesterKind"]
+__all__ = ["Requester", "RequesterKind", "is_admin"]
 
 
 class RequesterKind(StrEnum):
@@ -56,3 +58,14 @@ class Requester:
         if self.kind is RequesterKind.SERVICE_ACCOUNT:
             return f"service account {self.name}"
         return self.name
+
+
+def is_admin(requester: Requester, role: Permission | None, admins: str) -> bool:
+    """An admin, for what only admins may force (a freeze, someone else's lock): the operator;
+    a person with admin on the repository (`role`), or named in SHIPYARD_ADMINS (`admins`)."""
+    if requester.kind is RequesterKind.OPERATOR:
+        return True
+    if requester.kind is not RequesterKind.PERSON or requester.host is None:
+        return False
+    named = (requester.host, (requester.login or "").casefold())
+    return role == Permission.ADMIN or named in parse_admins(admins)

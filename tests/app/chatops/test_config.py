@@ -199,6 +199,8 @@ def test_lock_ttl_may_be_thirty_days() -> None:
     ("setting", "message"),
     [
         ("freeze_label: ''", "'' is not a label: one line, not empty"),
+        ("freeze_label: 'freeze, now'", "a label with a comma cannot be asked for alone"),
+        ("freeze_label: Any", "GitLab reads None and Any as no label and any label"),
         ("branches: ['']", "string should have at least 1 character (got '')"),
         ("required_checks: [ci, '']", "string should have at least 1 character (got '')"),
         ("unlock_on_close: maybe", "expected true or false (got 'maybe')"),

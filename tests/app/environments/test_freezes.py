@@ -10,9 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.environments.config import environments_of
-from app.environments.freezes import FreezeWindow, active_freeze, describe_freeze
+from app.environments.freezes import (
+    FreezeWindow,
+    active_freeze,
+    describe_freeze,
+    describe_issue_freeze,
+    freezing_issue,
+)
 from app.features import parse_config
 from app.repo_config import ConfigError
+from providers.vocabulary import IssueSummary
 
 
 def window(**fields: Any) -> FreezeWindow:
@@ -279,3 +286,28 @@ def test_now_must_be_aware() -> None:
 )
 def test_describe_freeze(freeze: FreezeWindow, words: str) -> None:
     assert describe_freeze(freeze) == words
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "environment", "freezes"),
+    [
+        ("Incident: production is down", "", "production", True),
+        ("Incident", "Freeze PRODUCTION until the fix lands", "production", True),
+        ("Incident: production-eu is down", "", "production", False),  # another environment
+        ("Incident: preproduction", "", "production", False),
+        ("Incident", "staging only", "production", False),
+        ("Deploys to staging are frozen", "", "staging", True),
+    ],
+)
+def test_an_open_labelled_issue_freezes_the_environments_it_names(
+    title: str, body: str, environment: str, freezes: bool
+) -> None:
+    issue = IssueSummary(number=12, title=title, body=body)
+    assert (freezing_issue([issue], environment) is issue) is freezes
+
+
+def test_an_issue_freeze_says_which_issue_and_label() -> None:
+    issue = IssueSummary(number=12, title="production is down", body="")
+    assert describe_issue_freeze(issue, "deploy-freeze") == (
+        "issue #12 ('production is down') is open with the label 'deploy-freeze'"
+    )
