@@ -168,7 +168,7 @@ def snapshot(
     if switch is not None and switch.target is not None:
         used.add(switch.target)
     return {
-        "environment": environment.model_dump(mode="json", exclude_unset=True),
+        "environment": environment.model_dump(mode="json", exclude_unset=True, by_alias=True),
         "targets": {
             name: {
                 "type": row.type,
