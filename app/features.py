@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.chatops import routing as chatops_routing
+from app.chatops import waiting as chatops_waiting
 from app.chatops.config import CHATOPS, chatops_problems
 from app.deployments import engine as deployments
 from app.deployments.queueing import ADVANCE_DEPLOYMENT, RUN_DEPLOYMENT_TASK
@@ -62,12 +64,18 @@ RECOVERY: tuple[StaleWork, ...] = (
     recover_runs,
     recover_releases,
     recover_deployments,
+    chatops_waiting.advance_waiting_deploys,
 )
 
 
 def event_router() -> EventRouter[Services]:
     """Every feature's handlers, in the order they act on a delivery."""
-    return EventRouter(pipelines_routing.router, releases_routing.router)
+    return EventRouter(
+        chatops_routing.router,
+        chatops_waiting.router,
+        pipelines_routing.router,
+        releases_routing.router,
+    )
 
 
 def parse_config(

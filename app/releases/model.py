@@ -49,7 +49,7 @@ class SourceRef(_Frozen):
 class Creator(_Frozen):
     """Who or what made a release: a delivery, a service account, a CLI user."""
 
-    kind: str  # "delivery", "service_account", "cli"
+    kind: str  # "delivery", "service_account", "cli", "chatops"
     name: str  # the delivery's id, the account's name, the user's login
     delivery_pk: int | None = None
 

@@ -27,6 +27,7 @@ __all__ = [
     "move_release",
     "previous_release",
     "record_announcement",
+    "release_of_commit",
     "set_next_try",
     "unfinished_releases",
 ]
@@ -128,6 +129,23 @@ async def find_release(
     async with sessions() as session:
         query = select(Release).where(
             Release.provider == provider, Release.repository == repository, Release.name == name
+        )
+        return (await session.exec(query)).first()
+
+
+async def release_of_commit(
+    sessions: SessionFactory, provider: str, repository: str, commit: str
+) -> Release | None:
+    """The newest release of the repository that pins `commit` (a full sha), if any."""
+    async with sessions() as session:
+        query = (
+            select(Release)
+            .where(
+                Release.provider == provider,
+                Release.repository == repository,
+                Release.commit_sha == commit.lower(),
+            )
+            .order_by(col(Release.id).desc())
         )
         return (await session.exec(query)).first()
 

@@ -1,0 +1,1 @@
+"""One module per comment command, each with `run(ctx) -> Reply` (`app.chatops.runners`)."""
