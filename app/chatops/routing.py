@@ -70,7 +70,9 @@ async def _answer(
 ) -> Outcome:
     assert event.comment is not None
     assert event.repository is not None
-    branch = event.repository.default_branch or await client.default_branch(repo)
+    branch = await services.config_cache.default_branch(
+        client, repo, known=event.repository.default_branch
+    )
     config, broken = await _config(services, client, repo, event, branch)
     chatops = chatops_of(config) if config is not None else ChatopsConfig()
     environments = environments_of(config) if config is not None else {}

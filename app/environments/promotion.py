@@ -107,7 +107,7 @@ async def environment_of(
     client = services.providers(provider, installation_id)
     repo = Repo(repository)
     try:
-        branch = await client.default_branch(repo)
+        branch = await services.config_cache.default_branch(client, repo)
         config = await read_default_config(services, client, provider, repo, default_branch=branch)
     except ConfigError as error:
         why = f"{repository}'s .shipyard.yml is not valid: {error.summary}"

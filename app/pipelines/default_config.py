@@ -30,7 +30,7 @@ async def read_default_config(
     """The config at the default branch (`default_branch`, asked of the host when None); at
     `event`'s commit when it is a push to that branch. None when the repository has none;
     ConfigError when it is invalid."""
-    branch = default_branch or await provider.default_branch(repo)
+    branch = await services.config_cache.default_branch(provider, repo, known=default_branch)
     pushed = event is not None and event.kind is EventKind.PUSH and event.branch == branch
     definitions = await all_definitions(services.sessions)
     grants = SecretGrants.for_repository(definitions.values(), provider_name, repo.full_name)

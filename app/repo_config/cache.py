@@ -1,5 +1,6 @@
 """Repo configs read through the provider and kept: by commit for a push to the default
-branch, for `ttl` seconds by branch name otherwise."""
+branch, for `ttl` seconds by branch name otherwise; and repositories' default branches, kept
+for `ttl` seconds too (an event that names one tells it)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ class ConfigCache:
     _by_branch: dict[tuple[Hashable, ...], tuple[float, RepoConfig | None]] = field(
         default_factory=dict
     )
+    _default_branches: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
+
+    async def default_branch(
+        self, provider: Provider, repo: Repo, *, known: str | None = None
+    ) -> str:
+        """The repository's default branch: `known` (what an event says it is) is kept; else
+        the host is asked, at most once a `ttl`."""
+        key = (provider.name, repo.full_name)
+        if known:
+            self._default_branches[key] = (time.monotonic(), known)
+            return known
+        cached = self._default_branches.get(key)
+        if cached is None or time.monotonic() - cached[0] > self.ttl:
+            cached = (time.monotonic(), await provider.default_branch(repo))
+            self._default_branches[key] = cached
+        return cached[1]
 
     async def get(
         self,

@@ -25,6 +25,7 @@ from app.db.models.base import utcnow
 __all__ = [
     "ACTIVE_JOB_STATES",
     "FINISHED_JOB_STATES",
+    "WAITING_JOB_STATES",
     "DeploymentApproval",
     "DeploymentArtifact",
     "DeploymentJob",
@@ -34,7 +35,6 @@ __all__ = [
     "Target",
     "TaskKind",
     "TaskState",
-    "WAITING_JOB_STATES",
 ]
 
 
