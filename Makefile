@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-pipelines bench-sandbox bench-releases bench-deployments clean
+.PHONY: run test bench bench-pipelines bench-sandbox bench-releases bench-deployments bench-chatops clean
 
 $(BIN)/shipyard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-releases: $(BIN)/shipyard
 bench-deployments: $(BIN)/shipyard
 	@test -x $(BIN)/ansible || $(BIN)/pip install --quiet ansible-core
 	$(BIN)/python -m bench.deployments $(BENCH_ARGS)
+
+bench-chatops: $(BIN)/shipyard
+	$(BIN)/python -m bench.chatops $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
