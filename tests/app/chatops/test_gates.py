@@ -157,6 +157,27 @@ async def test_a_deploy_waits_for_someone_elses_approval(sqlite: str, tmp_path: 
     assert ran_lines(tmp_path) == [f"web-production {head}"]
 
 
+async def test_a_deploy_waiting_for_approval_is_rejected_by_someone_who_may_approve(
+    sqlite: str, tmp_path: Path
+) -> None:
+    roles = {**ROLES, "rita": "read"}
+    with chatops_host(GITHUB, CONFIG, roles=roles) as host:
+        async with shipyard(chatops_settings(sqlite, GITHUB), host) as app:
+            await register(app.services, "web-production", command_target(deploy_script(tmp_path)))
+            await app.command(PULL, "alice", "/deploy production")
+            reader = await app.command(PULL, "rita", "/reject production no")
+            rejected = await app.command(PULL, "bob", "/reject production too risky today")
+            [job] = await app.jobs()
+    assert host.reactions_on(reader) == ["eyes", "-1"]
+    assert host.reactions_on(rejected) == ["eyes", "+1"]
+    assert job.state == JobState.CANCELLED
+    assert job.error == "rejected by github:bob: too risky today"
+    assert host.replies(PULL)[-1] == (
+        f"Deployment {job.id} to production is rejected by github:bob: too risky today."
+    )
+    assert ran_lines(tmp_path) == []
+
+
 async def test_a_freeze_refuses_deploys_and_a_writers_force(sqlite: str, tmp_path: Path) -> None:
     settings = chatops_settings(sqlite, GITHUB, SHIPYARD_ADMINS=ADMINS)
     with chatops_host(GITHUB, CONFIG, roles=ROLES) as host:
