@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     queue_name: str = Field(
         "shipyard", validation_alias="SHIPYARD_QUEUE_NAME", pattern=r"^[A-Za-z0-9_.-]{1,64}$"
     )
+    # Deliveries on a queue of their own, `<queue name>-intake`, that `shipyard worker --intake`
+    # serves: a command's `eyes` never waits behind deployments' work.
+    intake_queue: bool = Field(False, validation_alias="SHIPYARD_INTAKE_QUEUE")
     queue_poll_seconds: float = Field(0.01, validation_alias="SHIPYARD_QUEUE_POLL", gt=0)
     queue_pause_seconds: float = Field(5.0, validation_alias="SHIPYARD_QUEUE_PAUSE", ge=0)
     redis_retry_max_seconds: float = Field(30.0, validation_alias="SHIPYARD_REDIS_RETRY_MAX", gt=0)

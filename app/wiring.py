@@ -21,6 +21,7 @@ from app.db.engine import create_engine, session_factory
 from app.db.schema import ensure_migrated
 from app.deployments.executors.ssh_pool import SshConnections
 from app.features import JOBS, RECOVERY, REPO_CONFIG, event_router
+from app.intake.queueing import PROCESS_DELIVERIES
 from app.jobs import SERVICES, queue_functions
 from app.logs import masking_logs
 from app.repo_config.cache import ConfigCache
@@ -44,9 +45,11 @@ __all__ = [
     "build_queue",
     "freeze_startup_objects",
     "host_configs",
+    "intake_queue_name",
     "open_services",
     "private_key_text",
     "process_mask",
+    "queue_routes",
     "sandbox_policy",
 ]
 
@@ -116,8 +119,18 @@ def build_queue(settings: Settings) -> JobQueue:
             redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
             queue_name=settings.queue_name,
             pause_after_failure=settings.queue_pause_seconds,
+            routes=queue_routes(settings),
         )
     return InProcessQueue()
+
+
+def intake_queue_name(settings: Settings) -> str:
+    return f"{settings.queue_name}-intake"
+
+
+def queue_routes(settings: Settings) -> dict[str, str]:
+    """The jobs that go to a queue of their own: deliveries, with SHIPYARD_INTAKE_QUEUE."""
+    return {PROCESS_DELIVERIES: intake_queue_name(settings)} if settings.intake_queue else {}
 
 
 def process_mask(settings: Settings) -> Masker:

@@ -16,7 +16,12 @@ from arq.worker import Function, func, get_kwargs
 from app.jobs import SERVICES, queue_functions
 from app.services import Services
 from app.settings import Settings
-from app.wiring import freeze_startup_objects, open_services
+from app.wiring import (
+    freeze_startup_objects,
+    intake_queue_name,
+    open_services,
+    queue_routes,
+)
 from app.work.recovery import recover_on_start, sweep
 from jobqueue.arq_queue import ArqQueue, queue_key, redis_forgot, redis_settings
 from jobqueue.arq_worker import REDIS_UP, ReconnectingWorker
@@ -37,6 +42,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         queue_name=settings.queue_name,
         pool=ctx["redis"],
         pause_after_failure=settings.queue_pause_seconds,
+        routes=queue_routes(settings),
     )
     stack = contextlib.AsyncExitStack()
     ctx[SERVICES] = await stack.enter_async_context(open_services(settings, queue=queue))
@@ -93,16 +99,25 @@ class WorkerSettings:
     job_timeout: ClassVar[int] = 600
 
 
-def create_worker(settings: Settings, **overrides: Any) -> ReconnectingWorker:
-    """A worker for these settings; tests pass `burst=True, poll_delay=0`."""
+def create_worker(
+    settings: Settings, *, intake: bool = False, **overrides: Any
+) -> ReconnectingWorker:
+    """A worker for these settings — on the deliveries' own queue with `intake` (and
+    SHIPYARD_INTAKE_QUEUE); tests pass `burst=True, poll_delay=0`."""
     if not settings.redis_url:
         raise RuntimeError(
             "`shipyard worker` needs REDIS_URL. Without it, `shipyard serve` runs jobs itself."
         )
+    if intake and not settings.intake_queue:
+        raise RuntimeError(
+            "`shipyard worker --intake` serves the deliveries' own queue, which only "
+            "SHIPYARD_INTAKE_QUEUE=true makes: without it, every worker takes deliveries."
+        )
+    queue = intake_queue_name(settings) if intake else settings.queue_name
     options: dict[str, Any] = {
         **get_kwargs(cast(WorkerSettingsType, WorkerSettings)),
         "redis_settings": redis_settings(settings.redis_url, verify_tls=settings.redis_verify_tls),
-        "queue_name": queue_key(settings.queue_name),
+        "queue_name": queue_key(queue),
         # arq's default 0.5 s poll adds up to half a second to every hop of a run (each step
         # is a job that enqueues the next); an idle poll of Redis 20 times a second is cheap.
         "poll_delay": settings.queue_poll_seconds,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -43,7 +44,8 @@ def redis_settings(url: str, *, verify_tls: bool = True) -> RedisSettings:
 
 
 class ArqQueue:
-    """Enqueues on Redis through one lazily (re)connected arq pool, on `queue_name`'s queue."""
+    """Enqueues on Redis through one lazily (re)connected arq pool, on `queue_name`'s queue —
+    or, for a job `routes` names, on the queue it names (job ids keep `queue_name`'s prefix)."""
 
     def __init__(
         self,
@@ -53,9 +55,11 @@ class ArqQueue:
         pool: ArqRedis | None = None,
         timeout: float = 2.0,
         pause_after_failure: float = 5.0,
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         self._settings = settings
         self._queue_name = queue_name
+        self._routes = dict(routes or {})
         self._pool = pool
         self._timeout = timeout  # a Redis that accepts but never answers must not hang a request
         self._pause = pause_after_failure  # then requests skip Redis and the sweeper catches up
@@ -83,7 +87,7 @@ class ArqQueue:
                     function,
                     *args,
                     _job_id=arq_id,
-                    _queue_name=queue_key(self._queue_name),
+                    _queue_name=queue_key(self._routes.get(function, self._queue_name)),
                     _defer_by=defer or None,
                 )
         except (RedisError, OSError, TimeoutError) as error:

@@ -54,7 +54,12 @@ def serve(host: str | None, port: int | None, workers: int, access_log: bool | N
 
 
 @click.command()
-def worker() -> None:
+@click.option(
+    "--intake",
+    is_flag=True,
+    help="Take only deliveries, from their own queue (with SHIPYARD_INTAKE_QUEUE=true).",
+)
+def worker(intake: bool) -> None:
     """Run an arq worker on REDIS_URL (start as many as you like); it waits out Redis outages."""
     from app.worker import create_worker
 
@@ -62,6 +67,6 @@ def worker() -> None:
     configure_logging(settings.log_level)
     require_migrated(settings)
     try:
-        create_worker(settings).run()
+        create_worker(settings, intake=intake).run()
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error

@@ -155,3 +155,26 @@ async def test_in_process_start_recovers_a_delivery_stored_but_never_enqueued(
 async def test_worker_refuses_to_start_without_redis(settings: Settings) -> None:
     with pytest.raises(RuntimeError, match="needs REDIS_URL"):
         create_worker(settings)
+
+
+async def test_with_an_intake_queue_only_the_intake_worker_takes_deliveries(
+    migrated: str, redis_url: str
+) -> None:
+    settings = make_settings(migrated, REDIS_URL=redis_url, SHIPYARD_INTAKE_QUEUE="true")
+    body, headers = delivery("github", "push", PUSH, delivery_id="arq-intake")
+    async with running(create_app(settings)) as client:
+        response = await client.post("/webhooks/github", content=body, headers=headers)
+        assert response.status_code == 202
+    worker = await run_worker_until_idle(settings)  # the main queue: not a delivery's
+    [row] = await stored(settings)
+    assert (worker.jobs_complete, row.status) == (0, "queued")
+    intake = await run_worker_until_idle(settings, intake=True)
+    [row] = await stored(settings)
+    assert intake.jobs_failed == 0
+    assert (row.status, row.attempts) == ("processed", 1)
+
+
+def test_an_intake_worker_needs_the_intake_queue(migrated: str, redis_url: str) -> None:
+    settings = make_settings(migrated, REDIS_URL=redis_url)
+    with pytest.raises(RuntimeError, match="SHIPYARD_INTAKE_QUEUE=true"):
+        create_worker(settings, intake=True)
