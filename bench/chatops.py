@@ -65,6 +65,7 @@ class Config:
     probot_dir: str
     probot_throttle: bool
     workers: int = 1
+    intake: bool = False  # SHIPYARD_INTAKE_QUEUE, and one `shipyard worker --intake` more
 
     def first_pull_request(self, phase: str) -> int:
         """The number of a phase's first pull request: no two commands of a run share a pull
@@ -113,6 +114,11 @@ def parse_args(argv: list[str] | None) -> Config:
     )
     parser.add_argument("--workers", type=int, default=1, help="`shipyard worker` processes (1)")
     parser.add_argument(
+        "--intake",
+        action="store_true",
+        help="SHIPYARD_INTAKE_QUEUE=true and a `shipyard worker --intake` beside the workers",
+    )
+    parser.add_argument(
         "--tree", help="the Shipyard tree to measure, with its own .venv (default: this one)"
     )
     parser.add_argument("--quick", action="store_true", help="40 commands, 5 warm-up")
@@ -131,6 +137,7 @@ def parse_args(argv: list[str] | None) -> Config:
         probot_dir=args.probot_dir,
         probot_throttle=args.probot_throttle,
         workers=args.workers,
+        intake=args.intake,
     )
 
 
@@ -193,21 +200,26 @@ def add_target(env: dict[str, str], cwd: Path) -> str:
 
 @contextlib.contextmanager
 def workers(
-    count: int, env: dict[str, str], cwd: Path, timeout: float = 60.0
+    count: int, env: dict[str, str], cwd: Path, timeout: float = 60.0, *, intake: bool = False
 ) -> Iterator[list[int]]:
-    """`count` `shipyard worker` processes, started one after another, each once it has opened
-    its services (it sets a marker in Redis then; the bench clears it for the next one); their
-    pids."""
+    """`count` `shipyard worker` processes (and a `shipyard worker --intake` with `intake`),
+    started one after another, each once it has opened its services (it sets a marker in Redis
+    then; the bench clears it for the next one); their pids."""
     started: list[subprocess.Popen[bytes]] = []
     marker = f"{QUEUE_NAME}:remembers"
+    commands = [("worker",)] * count + ([("worker", "--intake")] if intake else [])
     try:
         with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
-            for index in range(count):
+            for index, arguments in enumerate(commands):
                 client.delete(marker)
                 log_path = cwd / f"worker-{index}.log"
                 with log_path.open("wb") as log:
                     process = subprocess.Popen(
-                        _shipyard("worker"), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+                        _shipyard(*arguments),
+                        env=env,
+                        cwd=cwd,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
                     )
                 started.append(process)
                 deadline = time.monotonic() + timeout
@@ -593,10 +605,12 @@ def shipyard_side(
     try:
         with services.bench_database() as database_url:
             env = shipyard_env(database_url, secret, host.url, cwd / "data")
+            if config.intake:
+                env["SHIPYARD_INTAKE_QUEUE"] = "true"
             services.migrate(env, cwd)
             registered = add_target(env, cwd)
             with (
-                workers(config.workers, env, cwd) as worker_pids,
+                workers(config.workers, env, cwd, intake=config.intake) as worker_pids,
                 services.running(FULL_APP, env, cwd) as web,
             ):
                 url = f"{web.url}/webhooks/github"
@@ -683,7 +697,8 @@ def run(config: Config) -> dict[str, Any]:
                 print(f"Probot {peer.version} on node {peer.node} ...", file=sys.stderr)
                 result["rows"] += probot_side(config, host, secret, cwd, peer)
             print(
-                f"Shipyard (PostgreSQL + Redis db 11, web + {config.workers} worker(s)) ...",
+                f"Shipyard (PostgreSQL + Redis db 11, web + {config.workers} worker(s)"
+                f"{' + an intake worker' if config.intake else ''}) ...",
                 file=sys.stderr,
             )
             shipyard = shipyard_side(config, host, stand_in.pid, secret, cwd)

@@ -66,6 +66,11 @@ class TaskOut(ApiModel):
     error: str | None
 
 
+class GateOut(ApiModel):
+    gate: str
+    result: str
+
+
 class DeploymentOut(ApiModel):
     id: int
     provider: str
@@ -79,6 +84,7 @@ class DeploymentOut(ApiModel):
     approvals_required: int
     approvals: list[str]
     params: dict[str, str]
+    gates: list[GateOut] = Field(description="The gates it passed when it was asked for")
     error: str | None
     url: str = Field(description="Its page on Shipyard")
     created_at: datetime
@@ -133,6 +139,7 @@ async def deployment_out(request: Request, job: DeploymentJob) -> DeploymentOut:
         approvals_required=job.approvals_required,
         approvals=[f"{a.host}:{a.login}" for a in approvals],
         params=job.params,
+        gates=[GateOut(gate=g["gate"], result=g["result"]) for g in job.spec.get("gates", [])],
         error=job.error,
         url=job_url(services.settings.public_url, job.id),
         created_at=as_utc(job.created_at),

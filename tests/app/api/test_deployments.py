@@ -91,6 +91,10 @@ async def test_a_service_account_promotes_within_its_repositories(api: Api) -> N
         {"migrate": "yes"},
     )
     assert data["url"] == f"https://shipyard.example.com/deployments/{data['id']}"
+    assert data["gates"] == [
+        {"gate": "lock", "result": "passed"},
+        {"gate": "freeze", "result": "passed"},
+    ]
 
 
 async def test_a_refusal_names_its_gate(api: Api) -> None:
