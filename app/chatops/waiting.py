@@ -102,8 +102,9 @@ async def _checks_done(services: Services, job: DeploymentJob) -> int:
 
 
 async def _confirmation_late(services: Services, job: DeploymentJob) -> int:
+    """The time to confirm runs from when the job began to wait for it (its last move)."""
     timeout = JobSpec.of(job).environment.confirm_timeout
-    if utcnow() - as_utc(job.created_at) <= timedelta(seconds=timeout):
+    if utcnow() - as_utc(job.updated_at) <= timedelta(seconds=timeout):
         return 0
     await cancel(services, job.id or 0, SHIPYARD, f"not confirmed within {timeout:.0f} s")
     return 1

@@ -22,7 +22,7 @@ async def run(ctx: CommandContext) -> Reply:
     if job.requested_by != ctx.requester.name:
         raise Refusal("confirm", f"only {job.requested_by}, who asked for it, confirms it")
     spec = JobSpec.of(job)
-    if utcnow() - as_utc(job.created_at) > timedelta(seconds=spec.environment.confirm_timeout):
+    if utcnow() - as_utc(job.updated_at) > timedelta(seconds=spec.environment.confirm_timeout):
         await cancel(ctx.services, job.id or 0, ctx.requester, "not confirmed in time")
         raise Refusal("confirm", f"deployment {job.id} was not confirmed in time; ask again")
     if spec.release.commit != ctx.pull.head_sha:
