@@ -21,15 +21,15 @@ async def run(ctx: CommandContext) -> Reply:
         )
     now = utcnow()
     if command.info:
-        held = [
+        held = [  # an environment is held by its own lock and by a global one
             lock
             for lock in await active_locks(ctx.services.sessions, ctx.host, ctx.repo.full_name)
-            if lock.environment == environment
+            if lock.environment in (environment, None)
         ]
         what = environment or "every environment"
         if not held:
             return Reply.told(f"{what} is not locked.")
-        return Reply.told(describe_lock(held[0], now))
+        return Reply.told("\n".join(f"- {describe_lock(lock, now)}" for lock in held))
     taken = await take_lock(
         ctx.services.sessions,
         provider=ctx.host,

@@ -294,3 +294,18 @@ async def test_closing_a_pull_request_releases_the_locks_it_took(sqlite: str) ->
     assert (held.environment, held.holder) == ("staging", "github:bob")
     assert released is not None
     assert (released.slot, released.released_by, released.forced) == (None, "#7 closed", False)
+
+
+async def test_lock_info_says_who_holds_an_environment_a_global_lock_included(
+    sqlite: str,
+) -> None:
+    with chatops_host(GITHUB, CONFIG, roles=ROLES) as host:
+        async with shipyard(chatops_settings(sqlite, GITHUB), host) as app:
+            free = await app.command(7, "bob", "/lock production --info")
+            await app.command(7, "alice", "/lock --global --reason quarterly freeze")
+            held = await app.command(7, "bob", "/lock production --info")
+    assert [host.reactions_on(c) for c in (free, held)] == [["eyes", "+1"], ["eyes", "+1"]]
+    replies = host.replies(7)
+    assert replies[0] == "production is not locked."
+    assert replies[-1].startswith("- every environment is locked by github:alice since ")
+    assert replies[-1].endswith(": quarterly freeze (#7)")
