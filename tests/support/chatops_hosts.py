@@ -496,6 +496,11 @@ def _gitea_pull(pull: FakePull) -> dict[str, Any]:
 # --- what Shipyard should send -------------------------------------------------------------------
 
 
+def writes(sent: list[Sent]) -> list[Sent]:
+    """What Shipyard wrote to the host (every request but a read)."""
+    return [call for call in sent if call.method != "GET"]
+
+
 def reaction_request(provider: str, number: int, comment_id: int, reaction: str) -> Sent:
     """The reaction (Shipyard's word: eyes, rocket, +1, -1) on a command, as the host's API
     takes it: GitHub's and Gitea's `POST …/issues/comments/{id}/reactions {"content"}`,

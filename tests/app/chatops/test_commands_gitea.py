@@ -22,9 +22,10 @@ from tests.support.chatops import (
     ran_lines,
     shipyard,
 )
-from tests.support.chatops_hosts import BOT, FakePull, chatops_host, head_of
+from tests.support.chatops_hosts import BOT, FakePull, chatops_host, head_of, writes
 from tests.support.deploy_hosts import Sent, job_page, on_repo, progress_body, read_config
 from tests.support.deploying import command_target, register
+from tests.support.host_reports import gitea_edited_comment, gitea_new_comment
 
 GITEA = "gitea"
 CONFIG = """
@@ -49,20 +50,6 @@ def reaction(comment_id: int, content: str) -> Sent:
     return on_repo(GITEA, "POST", f"/issues/comments/{comment_id}/reactions", {"content": content})
 
 
-def new_comment(number: int, body: str) -> Sent:
-    """POST /api/v1/repos/{owner}/{repo}/issues/{issue_number}/comments {"body"}."""
-    return on_repo(GITEA, "POST", f"/issues/{number}/comments", {"body": body})
-
-
-def edited_comment(comment_id: int, body: str) -> Sent:
-    """PATCH /api/v1/repos/{owner}/{repo}/issues/comments/{comment_id} {"body"}."""
-    return on_repo(GITEA, "PATCH", f"/issues/comments/{comment_id}", {"body": body})
-
-
-def writes(sent: list[Sent]) -> list[Sent]:
-    return [call for call in sent if call.method != "GET"]
-
-
 async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_live_comment(
     migrated: str, tmp_path: Path
 ) -> None:
@@ -83,7 +70,7 @@ async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_liv
     assert ran_lines(tmp_path) == [f"web-staging {head}"]
     # On the command: `eyes` before Shipyard writes anything else, then `rocket`, then the reply.
     eyes, rocket = reaction(comment, "eyes"), reaction(comment, "rocket")
-    reply = new_comment(
+    reply = gitea_new_comment(
         PULL,
         f"Deploying **{head[:12]}** to **staging**: queued — "
         f"[deployment {job.id}]({job_page(job.id or 0)})",
@@ -101,7 +88,7 @@ async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_liv
     posted = [call for call in sent if call.method == "POST" and call.path.endswith("/comments")]
     assert [call.body["body"].startswith(LIVE) for call in posted] == [True, False]
     assert posted[1] == reply
-    assert [call for call in sent if call.method == "PATCH"][-1] == edited_comment(
+    assert [call for call in sent if call.method == "PATCH"][-1] == gitea_edited_comment(
         live["id"], completed
     )
     assert live["body"] == completed
@@ -118,7 +105,7 @@ async def test_a_reader_is_refused_with_the_role_the_command_needs(sqlite: str) 
     assert writes(host.sent()) == [
         reaction(comment, "eyes"),
         reaction(comment, "-1"),
-        new_comment(PULL, refused),
+        gitea_new_comment(PULL, refused),
     ]
     assert host.unexpected == []
 
@@ -133,7 +120,7 @@ async def test_a_forks_pull_request_is_refused(sqlite: str) -> None:
     assert writes(host.sent()) == [
         reaction(comment, "eyes"),
         reaction(comment, "-1"),
-        new_comment(8, refused),
+        gitea_new_comment(8, refused),
     ]
 
 

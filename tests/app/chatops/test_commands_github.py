@@ -25,9 +25,10 @@ from tests.support.chatops import (
     ran_lines,
     shipyard,
 )
-from tests.support.chatops_hosts import BOT, FakePull, chatops_host, head_of
+from tests.support.chatops_hosts import BOT, FakePull, chatops_host, head_of, writes
 from tests.support.deploy_hosts import Sent, job_page, on_repo, progress_body
 from tests.support.deploying import command_target, register
+from tests.support.host_reports import github_edited_comment, github_new_comment
 from tests.support.release_hosts import FakeRegistry
 from tests.support.releases import digest_of
 
@@ -54,20 +55,6 @@ def reaction(comment_id: int, content: str) -> Sent:
     return on_repo(GITHUB, "POST", f"/issues/comments/{comment_id}/reactions", {"content": content})
 
 
-def new_comment(number: int, body: str) -> Sent:
-    """POST /repos/{owner}/{repo}/issues/{issue_number}/comments {"body"}."""
-    return on_repo(GITHUB, "POST", f"/issues/{number}/comments", {"body": body})
-
-
-def edited_comment(comment_id: int, body: str) -> Sent:
-    """PATCH /repos/{owner}/{repo}/issues/comments/{comment_id} {"body"}."""
-    return on_repo(GITHUB, "PATCH", f"/issues/comments/{comment_id}", {"body": body})
-
-
-def writes(sent: list[Sent]) -> list[Sent]:
-    return [call for call in sent if call.method != "GET"]
-
-
 async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_live_comment(
     migrated: str, tmp_path: Path
 ) -> None:
@@ -88,7 +75,7 @@ async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_liv
     assert ran_lines(tmp_path) == [f"web-staging {head}"]
     # On the command: `eyes` before Shipyard writes anything else, then `rocket`, then the reply.
     eyes, rocket = reaction(comment, "eyes"), reaction(comment, "rocket")
-    reply = new_comment(
+    reply = github_new_comment(
         PULL,
         f"Deploying **{head[:12]}** to **staging**: queued — "
         f"[deployment {job.id}]({job_page(job.id or 0)})",
@@ -106,7 +93,7 @@ async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_liv
     posted = [call for call in sent if call.method == "POST" and call.path.endswith("/comments")]
     assert [call.body["body"].startswith(LIVE) for call in posted] == [True, False]
     assert posted[1] == reply
-    assert [call for call in sent if call.method == "PATCH"][-1] == edited_comment(
+    assert [call for call in sent if call.method == "PATCH"][-1] == github_edited_comment(
         live["id"], completed
     )
     assert live["body"] == completed
@@ -123,7 +110,7 @@ async def test_a_reader_is_refused_with_the_role_the_command_needs(sqlite: str) 
     assert writes(host.sent()) == [
         reaction(comment, "eyes"),
         reaction(comment, "-1"),
-        new_comment(PULL, refused),
+        github_new_comment(PULL, refused),
     ]
     assert host.unexpected == []
 
@@ -141,12 +128,12 @@ async def test_a_forks_pull_request_is_refused(sqlite: str) -> None:
     assert writes(host.sent())[:3] == [
         reaction(comment, "eyes"),
         reaction(comment, "-1"),
-        new_comment(8, refused),
+        github_new_comment(8, refused),
     ]
     # Only /help and /wcid are answered there.
     assert [host.reactions_on(c) for c in told] == [["eyes", "+1"], ["eyes", "+1"]]
     assert host.reactions_on(locked) == ["eyes", "-1"]
-    assert writes(host.sent(since))[-1] == new_comment(8, refused)
+    assert writes(host.sent(since))[-1] == github_new_comment(8, refused)
 
 
 async def test_shipyards_own_comment_is_ignored_without_a_reaction(sqlite: str) -> None:
@@ -286,7 +273,7 @@ async def test_noop_runs_no_executor_and_its_job_completes(sqlite: str, tmp_path
     assert ran_lines(tmp_path) == []  # the target's command never ran
     assert host.reactions_on(comment) == ["eyes", "rocket"]
     assert (
-        new_comment(
+        github_new_comment(
             PULL,
             f"Noop of **{head[:12]}** to **staging**: queued — "
             f"[deployment {job.id}]({job_page(job.id or 0)})",
@@ -323,5 +310,5 @@ async def test_a_misspelt_command_gets_a_did_you_mean(sqlite: str) -> None:
     assert writes(host.sent()) == [
         reaction(comment, "eyes"),
         reaction(comment, "-1"),
-        new_comment(PULL, "unknown command /deplyo; did you mean /deploy?"),
+        github_new_comment(PULL, "unknown command /deplyo; did you mean /deploy?"),
     ]

@@ -22,9 +22,10 @@ from tests.support.chatops import (
     ran_lines,
     shipyard,
 )
-from tests.support.chatops_hosts import BOT, FakePull, chatops_host, head_of
+from tests.support.chatops_hosts import BOT, FakePull, chatops_host, head_of, writes
 from tests.support.deploy_hosts import Sent, job_page, on_repo, progress_body, read_config
 from tests.support.deploying import command_target, register
+from tests.support.host_reports import gitlab_edited_note, gitlab_new_note
 
 GITLAB = "gitlab"
 CONFIG = """
@@ -50,20 +51,6 @@ def award(iid: int, note_id: int, name: str) -> Sent:
     return on_repo(GITLAB, "POST", rest, {"name": name})
 
 
-def new_note(iid: int, body: str) -> Sent:
-    """POST /projects/:id/merge_requests/:merge_request_iid/notes {"body"}."""
-    return on_repo(GITLAB, "POST", f"/merge_requests/{iid}/notes", {"body": body})
-
-
-def edited_note(iid: int, note_id: int, body: str) -> Sent:
-    """PUT /projects/:id/merge_requests/:merge_request_iid/notes/:note_id {"body"}."""
-    return on_repo(GITLAB, "PUT", f"/merge_requests/{iid}/notes/{note_id}", {"body": body})
-
-
-def writes(sent: list[Sent]) -> list[Sent]:
-    return [call for call in sent if call.method != "GET"]
-
-
 async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_live_comment(
     migrated: str, tmp_path: Path
 ) -> None:
@@ -84,7 +71,7 @@ async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_liv
     assert ran_lines(tmp_path) == [f"web-staging {head}"]
     # On the note: `eyes` before Shipyard writes anything else, then `rocket`, then the reply.
     eyes, rocket = award(PULL, comment, "eyes"), award(PULL, comment, "rocket")
-    reply = new_note(
+    reply = gitlab_new_note(
         PULL,
         f"Deploying **{head[:12]}** to **staging**: queued — "
         f"[deployment {job.id}]({job_page(job.id or 0)})",
@@ -102,7 +89,7 @@ async def test_a_writers_deploy_reacts_releases_deploys_replies_and_ends_its_liv
     posted = [call for call in sent if call.method == "POST" and call.path.endswith("/notes")]
     assert [call.body["body"].startswith(LIVE) for call in posted] == [True, False]
     assert posted[1] == reply
-    assert [call for call in sent if call.method == "PUT"][-1] == edited_note(
+    assert [call for call in sent if call.method == "PUT"][-1] == gitlab_edited_note(
         PULL, live["id"], completed
     )
     assert live["body"] == completed
@@ -119,7 +106,7 @@ async def test_a_reader_is_refused_with_the_role_the_command_needs(sqlite: str) 
     assert writes(host.sent()) == [
         award(PULL, comment, "eyes"),
         award(PULL, comment, "thumbsdown"),
-        new_note(PULL, refused),
+        gitlab_new_note(PULL, refused),
     ]
     assert host.unexpected == []
 
@@ -134,7 +121,7 @@ async def test_a_forks_merge_request_is_refused(sqlite: str) -> None:
     assert writes(host.sent()) == [
         award(8, comment, "eyes"),
         award(8, comment, "thumbsdown"),
-        new_note(8, refused),
+        gitlab_new_note(8, refused),
     ]
 
 
