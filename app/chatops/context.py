@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.access.commands import CommentAuthor
 from app.chatops.config import ChatopsConfig
 from app.chatops.parse import Command
+from app.db.models.deployments import DeploymentJob
+from app.deployments import jobs
 from app.environments.config import EnvironmentSpec
 from app.environments.gate import Refusal
 from app.environments.requesters import Requester
@@ -78,3 +80,24 @@ class CommandContext:
 
     def environment_list(self) -> str:
         return ", ".join(self.environments) or "none: declare them under `environments:`"
+
+    def no_such_environment(self, name: str) -> Reply:
+        return Reply.refused(
+            f"{self.repo.full_name} has no environment {name!r} "
+            f"(environments: {self.environment_list()})."
+        )
+
+    async def jobs_here(
+        self, states: Sequence[str], environment: str | None = None
+    ) -> list[DeploymentJob]:
+        """This pull request's jobs in `states` (in `environment`, if given), oldest first."""
+        found = await jobs.list_jobs(
+            self.services.sessions,
+            provider=self.host,
+            repository=self.repo.full_name,
+            environment=environment,
+            states=states,
+            pr_number=self.number,
+            limit=100,
+        )
+        return found[::-1]

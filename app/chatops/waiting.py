@@ -6,9 +6,7 @@ closing or merging it releases the sticky locks it took (`chatops.unlock_on_clos
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-
-from sqlmodel import col, select
+from datetime import datetime, timedelta
 
 from app.chatops.checks import ci_verdict, shipyard_contexts
 from app.chatops.config import ChatopsConfig, chatops_of
@@ -32,7 +30,7 @@ from providers.errors import ProviderError
 from providers.events import EventKind
 from providers.vocabulary import Repo
 
-__all__ = ["advance_waiting_deploys", "router"]
+__all__ = ["advance_waiting_deploys", "confirmation_overdue", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +45,12 @@ async def advance_waiting_deploys(services: Services, _at_start: bool) -> int:
     """Every sweep: deploys whose CI finished go on (or end, if it failed); confirmations
     not given in time end the deploy. How many moved."""
     moved = 0
-    for job in await _jobs_in(services, (JobState.AWAITING_CHECKS, JobState.AWAITING_CONFIRMATION)):
+    waiting = await jobs.list_jobs(
+        services.sessions,
+        states=[JobState.AWAITING_CHECKS, JobState.AWAITING_CONFIRMATION],
+        limit=500,
+    )
+    for job in waiting:
         try:
             if job.state == JobState.AWAITING_CHECKS:
                 moved += await _checks_done(services, job)
@@ -56,14 +59,6 @@ async def advance_waiting_deploys(services: Services, _at_start: bool) -> int:
         except (ProviderError, ConfigError) as error:
             log.warning("deployment %s: its wait could not be looked at: %s", job.id, error)
     return moved
-
-
-async def _jobs_in(services: Services, states: tuple[JobState, ...]) -> list[DeploymentJob]:
-    async with services.sessions() as session:
-        found = await session.exec(
-            select(DeploymentJob).where(col(DeploymentJob.state).in_(states)).limit(500)
-        )
-        return list(found)
 
 
 async def _config(services: Services, job: DeploymentJob) -> RepoConfig | None:
@@ -101,11 +96,17 @@ async def _checks_done(services: Services, job: DeploymentJob) -> int:
     return 0
 
 
-async def _confirmation_late(services: Services, job: DeploymentJob) -> int:
-    """The time to confirm runs from when the job began to wait for it (its last move)."""
+def confirmation_overdue(job: DeploymentJob, now: datetime) -> bool:
+    """Whether a job waiting for its requester's /confirm has waited past `confirm_timeout`
+    (counted from when it began to wait: its last move)."""
     timeout = JobSpec.of(job).environment.confirm_timeout
-    if utcnow() - as_utc(job.updated_at) <= timedelta(seconds=timeout):
+    return now - as_utc(job.updated_at) > timedelta(seconds=timeout)
+
+
+async def _confirmation_late(services: Services, job: DeploymentJob) -> int:
+    if not confirmation_overdue(job, utcnow()):
         return 0
+    timeout = JobSpec.of(job).environment.confirm_timeout
     await cancel(services, job.id or 0, SHIPYARD, f"not confirmed within {timeout:.0f} s")
     return 1
 
@@ -123,17 +124,16 @@ async def pull_request_moved(services: Services, routed: Routed) -> Outcome:
     repository = event.repository.full_name
     if event.action in NEW_PUSH and pull.head_sha:
         dropped = []
-        async with services.sessions() as session:
-            waiting = await session.exec(
-                select(DeploymentJob).where(
-                    DeploymentJob.provider == event.provider,
-                    DeploymentJob.repository == repository,
-                    DeploymentJob.pr_number == pull.number,
-                    col(DeploymentJob.state).in_(WAITING_JOB_STATES),
-                )
-            )
-            stale = [job for job in waiting if JobSpec.of(job).release.commit != pull.head_sha]
-        for job in stale:
+        waiting = await jobs.list_jobs(
+            services.sessions,
+            provider=event.provider,
+            repository=repository,
+            states=WAITING_JOB_STATES,
+            pr_number=pull.number,
+            limit=100,
+        )
+        stale = [job for job in waiting if JobSpec.of(job).release.commit != pull.head_sha]
+        for job in reversed(stale):  # oldest first
             why = f"dropped: #{pull.number} got a new push ({pull.head_sha[:12]}); ask again"
             await cancel(services, job.id or 0, SHIPYARD, why)
             dropped.append(job.id)

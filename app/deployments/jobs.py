@@ -270,9 +270,10 @@ async def list_jobs(
     release_id: int | None = None,
     states: Sequence[str] | None = None,
     before_id: int | None = None,
+    pr_number: int | None = None,
     limit: int = 50,
 ) -> list[DeploymentJob]:
-    """Jobs newest first, filtered."""
+    """Jobs newest first, filtered (`pr_number`: those asked for on that pull request)."""
     query = select(DeploymentJob)
     if provider is not None:
         query = query.where(DeploymentJob.provider == provider)
@@ -286,6 +287,8 @@ async def list_jobs(
         query = query.where(col(DeploymentJob.state).in_(states))
     if before_id is not None:
         query = query.where(col(DeploymentJob.id) < before_id)
+    if pr_number is not None:
+        query = query.where(DeploymentJob.pr_number == pr_number)
     async with sessions() as session:
         found = await session.exec(query.order_by(col(DeploymentJob.id).desc()).limit(limit))
         return list(found)

@@ -4,7 +4,6 @@ approvals or their turn) leave the queue."""
 from __future__ import annotations
 
 from app.chatops.context import CommandContext, Reply
-from app.chatops.pull_jobs import jobs_of_pull_request
 from app.db.models.deployments import WAITING_JOB_STATES
 from app.environments.promotion import cancel
 
@@ -12,7 +11,7 @@ __all__ = ["run"]
 
 
 async def run(ctx: CommandContext) -> Reply:
-    waiting = await jobs_of_pull_request(ctx, WAITING_JOB_STATES, ctx.command.environment)
+    waiting = await ctx.jobs_here(WAITING_JOB_STATES, ctx.command.environment)
     if not waiting:
         where = f" to {ctx.command.environment}" if ctx.command.environment else ""
         return Reply.refused(f"#{ctx.number} has no deployment{where} waiting: nothing to cancel.")

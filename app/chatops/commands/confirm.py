@@ -3,11 +3,10 @@ the pull request's head is still the commit it deploys and the confirmation came
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from app.chatops.commands.waiting import one_waiting
 from app.chatops.context import CommandContext, Reply
-from app.db.models.base import as_utc, utcnow
+from app.chatops.waiting import confirmation_overdue
+from app.db.models.base import utcnow
 from app.db.models.deployments import JobState
 from app.deployments import jobs
 from app.deployments.snapshot import JobSpec
@@ -22,7 +21,7 @@ async def run(ctx: CommandContext) -> Reply:
     if job.requested_by != ctx.requester.name:
         raise Refusal("confirm", f"only {job.requested_by}, who asked for it, confirms it")
     spec = JobSpec.of(job)
-    if utcnow() - as_utc(job.updated_at) > timedelta(seconds=spec.environment.confirm_timeout):
+    if confirmation_overdue(job, utcnow()):
         await cancel(ctx.services, job.id or 0, ctx.requester, "not confirmed in time")
         raise Refusal("confirm", f"deployment {job.id} was not confirmed in time; ask again")
     if spec.release.commit != ctx.pull.head_sha:

@@ -37,10 +37,7 @@ async def run_deploy(ctx: CommandContext, *, dry_run: bool) -> Reply:
         )
     spec = ctx.environments.get(environment)
     if spec is None:
-        return Reply.refused(
-            f"{ctx.repo.full_name} has no environment {environment!r} "
-            f"(environments: {ctx.environment_list()})."
-        )
+        return ctx.no_such_environment(environment)
     if ctx.pull.state != "open" and command.branch is None:
         return Reply.refused(f"#{ctx.number} is {ctx.pull.state}: only an open one deploys.")
     commit, ref = await _commit(ctx)

@@ -15,10 +15,7 @@ async def run(ctx: CommandContext) -> Reply:
     command = ctx.command
     environment = None if command.everywhere else command.environment
     if environment is not None and environment not in ctx.environments:
-        return Reply.refused(
-            f"{ctx.repo.full_name} has no environment {environment!r} "
-            f"(environments: {ctx.environment_list()})."
-        )
+        return ctx.no_such_environment(environment)
     now = utcnow()
     if command.info:
         held = [  # an environment is held by its own lock and by a global one

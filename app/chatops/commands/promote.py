@@ -18,10 +18,7 @@ async def run(ctx: CommandContext) -> Reply:
     environment = ctx.command.environment or ""
     spec = ctx.environments.get(environment)
     if spec is None:
-        return Reply.refused(
-            f"{ctx.repo.full_name} has no environment {environment!r} "
-            f"(environments: {ctx.environment_list()})."
-        )
+        return ctx.no_such_environment(environment)
     release = await _source(ctx, ctx.command.source or spec.after, environment)
     assert release.id is not None
     job = await promote(

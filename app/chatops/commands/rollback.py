@@ -14,10 +14,7 @@ __all__ = ["run"]
 async def run(ctx: CommandContext) -> Reply:
     environment = ctx.command.environment or ""
     if environment not in ctx.environments:
-        return Reply.refused(
-            f"{ctx.repo.full_name} has no environment {environment!r} "
-            f"(environments: {ctx.environment_list()})."
-        )
+        return ctx.no_such_environment(environment)
     to: int | None = None
     if ctx.command.release is not None:
         named = await store.find_release(

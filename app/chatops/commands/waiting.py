@@ -4,7 +4,6 @@ cancel): in the given states, in the named environment if one is named."""
 from __future__ import annotations
 
 from app.chatops.context import CommandContext
-from app.chatops.pull_jobs import jobs_of_pull_request
 from app.db.models.deployments import DeploymentJob, JobState
 from app.environments.gate import Refusal
 
@@ -16,7 +15,7 @@ async def one_waiting(
 ) -> DeploymentJob:
     """The job; Refusal when there is none, or several and no environment was named."""
     wanted = (states,) if isinstance(states, JobState) else states
-    found = await jobs_of_pull_request(ctx, wanted, ctx.command.environment)
+    found = await ctx.jobs_here(wanted, ctx.command.environment)
     said = " or ".join(state.replace("_", " ") for state in wanted)
     if not found:
         where = f" to {ctx.command.environment}" if ctx.command.environment else ""
