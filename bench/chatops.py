@@ -38,6 +38,7 @@ import redis
 from bench import probot, services
 from bench.chatops_deliveries import Command, commands, send
 from bench.chatops_report import TERMINAL_JOB_STATES, latency_summary, markdown, summarise
+from bench.cpu import machine_seconds
 from bench.tree import run_in_tree, split_tree
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -279,12 +280,6 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / _TICKS
 
 
-def _machine_seconds() -> float:
-    with open("/proc/stat") as stat:
-        ticks = [int(value) for value in stat.readline().split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / _TICKS
-
-
 _SERVERS = {"postgres": "postgres", "redis-server": "redis"}
 
 
@@ -318,7 +313,7 @@ class CpuSample:
         used = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         used["bench"] = time.process_time()
         used.update(_servers_seconds())
-        return cls(time.perf_counter(), _machine_seconds(), used)
+        return cls(time.perf_counter(), machine_seconds(), used)
 
     def since(self, before: CpuSample, count: int) -> dict[str, Any]:
         """CPU ms per command of each process (the bench's own, PostgreSQL's and Redis's too),

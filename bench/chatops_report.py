@@ -3,9 +3,10 @@ of one `/deploy` by method and path with the ones that look redundant, and Markd
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from bench import pipeline_report
 
 __all__ = [
     "CROWDED_PCT",
@@ -54,13 +55,9 @@ _NOTES = {
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) by linear interpolation; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (rank - low), 2)
+    """`pipeline_report.percentile` (0-100, interpolated; None for no values), to 0.01."""
+    found = pipeline_report.percentile(values, q)
+    return None if found is None else round(found, 2)
 
 
 def latency_summary(values: Sequence[float | None]) -> dict[str, Any]:

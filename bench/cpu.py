@@ -13,7 +13,7 @@ import time
 
 from bench.services import BENCH_DATABASE
 
-__all__ = ["CpuClock"]
+__all__ = ["CpuClock", "machine_seconds"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _GROUPS = {"postgres": "postgres", "redis-server": "redis"}
@@ -51,7 +51,7 @@ def _serves(pid: str, database: str) -> bool:
     return not is_backend or f" {database} " in title
 
 
-def _machine_seconds() -> float:
+def machine_seconds() -> float:
     """CPU seconds the whole machine spent busy (not idle, not waiting on I/O) since boot."""
     with open("/proc/stat") as stat:
         ticks = [int(value) for value in stat.readline().split()[1:]]
@@ -67,7 +67,7 @@ class CpuClock:
         self._database = database or BENCH_DATABASE
         self._wall = time.perf_counter()
         self._client = time.process_time()
-        self._machine = _machine_seconds()
+        self._machine = machine_seconds()
         self._processes = _process_seconds(self._database)
 
     def percentages(self, client_seconds: float | None = None) -> dict[str, float]:
@@ -86,7 +86,7 @@ class CpuClock:
         used["client"] = (
             time.process_time() - self._client if client_seconds is None else client_seconds
         )
-        machine = _machine_seconds() - self._machine
+        machine = machine_seconds() - self._machine
         used["other"] = max(0.0, machine - sum(used.values()))
         used["machine"] = machine
         shares = {f"{name}_cpu_pct": round(100 * used[name] / wall, 1) for name in used}
