@@ -12,6 +12,7 @@ from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
 from app.db.engine import SessionFactory
 from app.deployments.executors.ssh_pool import SshConnections
+from app.integrations.hub import Hub
 from app.repo_config.cache import ConfigCache
 from app.routing.router import EventRouter
 from app.secrets.masker import Masker
@@ -55,6 +56,7 @@ class Services:
     router: EventRouter[Services]
     recovery: tuple[StaleWork, ...]  # each feature's finder of work the queue lost
     connections: SshConnections  # deploy targets' SSH connections, reused within a job
+    integrations: Hub  # registered integrations: calls through breakers, tests, discovery
 
 
 JobBody = Callable[..., Awaitable[object]]

@@ -65,6 +65,26 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(True, validation_alias="SHIPYARD_ACCESS_LOG")
     log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field("text", validation_alias="SHIPYARD_LOG_FORMAT")
+
+    # The integration hub: each integration's breaker, how often the monitor checks each
+    # level, and how long a value read from a secret store is reused.
+    breaker_failures: int = Field(5, validation_alias="SHIPYARD_BREAKER_FAILURES", ge=1)
+    breaker_successes: int = Field(3, validation_alias="SHIPYARD_BREAKER_SUCCESSES", ge=1)
+    breaker_open_seconds: float = Field(60.0, validation_alias="SHIPYARD_BREAKER_OPEN", gt=0)
+    integration_retry_seconds: float = Field(
+        0.5, validation_alias="SHIPYARD_INTEGRATION_BACKOFF", ge=0
+    )
+    check_connectivity_seconds: float = Field(
+        60.0, validation_alias="SHIPYARD_CHECK_CONNECTIVITY_EVERY", gt=0
+    )
+    check_authentication_seconds: float = Field(
+        300.0, validation_alias="SHIPYARD_CHECK_AUTHENTICATION_EVERY", gt=0
+    )
+    check_functionality_seconds: float = Field(
+        900.0, validation_alias="SHIPYARD_CHECK_FUNCTIONALITY_EVERY", gt=0
+    )
+    secret_cache_seconds: float = Field(60.0, validation_alias="SHIPYARD_SECRET_CACHE", ge=0)
 
     # The queue, and how long each piece of durable work may go unheard before it is taken
     # back. Every interval is a setting: tests run the outage and kill loops in milliseconds.

@@ -17,11 +17,14 @@ from pydantic import SecretStr
 
 from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
-from app.db.engine import create_engine, session_factory
+from app.db.engine import SessionFactory, create_engine, session_factory
 from app.db.schema import ensure_migrated
 from app.deployments.executors.ssh_pool import SshConnections
 from app.features import JOBS, RECOVERY, REPO_CONFIG, event_router
 from app.intake.queueing import PROCESS_DELIVERIES
+from app.integrations.breaker import BreakerPolicy, Breakers
+from app.integrations.catalogue import catalogue
+from app.integrations.hub import Hub
 from app.jobs import SERVICES, queue_functions
 from app.logs import masking_logs
 from app.repo_config.cache import ConfigCache
@@ -86,18 +89,20 @@ async def open_services(
         if queue is None:
             queue = build_queue(settings)
             stack.push_async_callback(queue.close)  # first to close: running jobs finish
+        secrets = Secrets.from_environ(
+            settings.environ,
+            own=mask,
+            forbidden_variables=forbidden_variables(settings),
+            forbidden_paths=forbidden_paths(settings),
+        )
+        sessions = session_factory(engine)
         services = Services(
             settings=settings,
-            sessions=session_factory(engine),
+            sessions=sessions,
             queue=queue,
             providers=providers,
             config_cache=ConfigCache(REPO_CONFIG),
-            secrets=Secrets.from_environ(
-                settings.environ,
-                own=mask,
-                forbidden_variables=forbidden_variables(settings),
-                forbidden_paths=forbidden_paths(settings),
-            ),
+            secrets=secrets,
             mask=mask,
             http=http,
             sandbox=sandbox_policy(settings),
@@ -106,10 +111,36 @@ async def open_services(
             router=event_router(),
             recovery=RECOVERY,
             connections=connections,
+            integrations=integration_hub(settings, sessions, http, secrets, mask),
         )
         if isinstance(queue, InProcessQueue):
             queue.bind(queue_functions(JOBS), {SERVICES: services})
         yield services
+
+
+def integration_hub(
+    settings: Settings,
+    sessions: SessionFactory,
+    http: httpx.AsyncClient,
+    secrets: Secrets,
+    mask: Masker,
+) -> Hub:
+    """The hub, with the breakers and cache times the settings give."""
+    policy = BreakerPolicy(
+        failure_threshold=settings.breaker_failures,
+        success_threshold=settings.breaker_successes,
+        open_seconds=settings.breaker_open_seconds,
+    )
+    return Hub(
+        sessions=sessions,
+        http=http,
+        secrets=secrets,
+        mask=mask.child(),
+        catalogue=catalogue(),
+        breakers=Breakers(policy),
+        backoff_seconds=settings.integration_retry_seconds,
+        secret_ttl_seconds=settings.secret_cache_seconds,
+    )
 
 
 def build_queue(settings: Settings) -> JobQueue:

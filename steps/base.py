@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from providers.base import Provider
 from providers.mask import Mask
 from providers.vocabulary import Repo
+from steps.integrations import CiSystems, Notices
 from steps.launchers import Launcher
 
 __all__ = [
@@ -131,6 +132,8 @@ class StepContext:
     record: Callable[[str, Any], Awaitable[None]]  # persist a side effect now (e.g. comment id)
     recorded: Mapping[str, Any] = field(default_factory=dict)  # what earlier attempts recorded
     deployments: DeployService | None = None  # the `deploy` step's way to the environments
+    notices: Notices | None = None  # `notify` through a notification integration
+    ci_systems: CiSystems | None = None  # `trigger_ci` / `wait_ci` through a CI integration
 
 
 class StepType(Protocol):

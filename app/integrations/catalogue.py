@@ -1,0 +1,91 @@
+"""Every provider the hub knows, by name: those built (a config model and a connector) and those
+the documents list that this version does not have, which `create` refuses saying so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from app.integrations.connector import Connector, ConnectorContext, ProviderConfig
+from app.integrations.kinds import IntegrationType
+
+__all__ = ["NOT_AVAILABLE", "ProviderSpec", "ProviderUnavailable", "catalogue", "spec_for"]
+
+
+ConfigModel = type[ProviderConfig]
+Connect = Callable[[ConnectorContext], Connector]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    type: IntegrationType
+    title: str
+    config: ConfigModel = ProviderConfig
+    connect: Connect | None = None  # None: not in this version
+    resource_types: tuple[str, ...] = ()
+    test_only: bool = False
+
+    @property
+    def available(self) -> bool:
+        return self.connect is not None
+
+    @property
+    def supports_discovery(self) -> bool:
+        return self.available and bool(self.resource_types)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "title": self.title,
+            "available": self.available,
+            "supportsDiscovery": self.supports_discovery,
+            "supportedResourceTypes": list(self.resource_types),
+            "isTestOnly": self.test_only,
+        }
+
+
+class ProviderUnavailable(ValueError):
+    pass
+
+
+NOT_AVAILABLE: tuple[ProviderSpec, ...] = (
+    ProviderSpec("ecr", "registry", "Amazon ECR"),
+    ProviderSpec("gcr", "registry", "Google Artifact Registry / GCR"),
+    ProviderSpec("acr", "registry", "Azure Container Registry"),
+    ProviderSpec("circleci", "ci", "CircleCI"),
+    ProviderSpec("teamcity", "ci", "TeamCity"),
+    ProviderSpec("drone", "ci", "Drone"),
+    ProviderSpec("azure-devops", "ci", "Azure DevOps Pipelines"),
+    ProviderSpec("aws-secrets-manager", "secrets", "AWS Secrets Manager"),
+    ProviderSpec("azure-key-vault", "secrets", "Azure Key Vault"),
+    ProviderSpec("gcp-secret-manager", "secrets", "Google Secret Manager"),
+    ProviderSpec("datadog", "metrics", "Datadog"),
+    ProviderSpec("new-relic", "metrics", "New Relic"),
+    ProviderSpec("dynatrace", "metrics", "Dynatrace"),
+)
+
+
+def _built() -> tuple[ProviderSpec, ...]:
+    """The providers this version has, one module each (imported here, and only here)."""
+    return ()
+
+
+def catalogue() -> dict[str, ProviderSpec]:
+    return {spec.name: spec for spec in (*_built(), *NOT_AVAILABLE)}
+
+
+def spec_for(catalogue: Mapping[str, ProviderSpec], name: str) -> ProviderSpec:
+    """The built provider `name`, or ProviderUnavailable saying what there is."""
+    spec = catalogue.get(name)
+    if spec is None:
+        known = ", ".join(
+            sorted(n for n, s in catalogue.items() if s.available and not s.test_only)
+        )
+        raise ProviderUnavailable(f"there is no integration provider {name!r} (there are: {known})")
+    if not spec.available:
+        raise ProviderUnavailable(
+            f"provider {name!r} ({spec.title}) is not available in this version of Shipyard"
+        )
+    return spec
