@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-pipelines bench-sandbox bench-releases bench-deployments bench-chatops clean
+.PHONY: run test bench bench-pipelines bench-sandbox bench-releases bench-deployments bench-chatops bench-integrations clean
 
 $(BIN)/shipyard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-deployments: $(BIN)/shipyard
 
 bench-chatops: $(BIN)/shipyard
 	$(BIN)/python -m bench.chatops $(BENCH_ARGS)
+
+bench-integrations: $(BIN)/shipyard
+	$(BIN)/python -m bench.vault $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,8 +1,8 @@
 """`shipyard secrets define|list|remove`: the secrets the server defines for repositories.
 
-A definition names where the value lives (`env://VAR`, `file:///path`; `vault://` once the
-integration hub lands) and the repositories it is granted to (`host:glob`); the value itself
-is never stored. A repository's `.shipyard.yml` then names it as `secret://NAME`.
+A definition names where the value lives (`env://VAR`, `file:///path`,
+`vault://<integration>/<path>#<key>`) and the repositories it is granted to (`host:glob`); the
+value itself is never stored. A repository's `.shipyard.yml` then names it as `secret://NAME`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ def secrets_group() -> None:
 @secrets_group.command("define")
 @click.argument("name")
 @click.option(
-    "--from", "source", required=True, help="Where the value lives: env://VAR or file:///path."
+    "--from",
+    "source",
+    required=True,
+    help="Where the value lives: env://VAR, file:///path or vault://<integration>/<path>#<key>.",
 )
 @click.option(
     "--repo",

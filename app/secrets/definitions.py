@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from app.access.allowlist import RepoAllowlist
 from app.db.engine import SessionFactory
+from app.db.models.integrations import IntegrationRow
 from app.db.models.secrets import SecretDefinition
 from app.settings import Settings
 from steps.secret_refs import SCHEMES, SecretError, parse_reference
@@ -133,7 +134,8 @@ async def define(
     source: str,
     repositories: Iterable[str],
 ) -> Definition:
-    """Add or replace secret `name`; SecretError/ValueError saying what is wrong."""
+    """Add or replace secret `name`; SecretError/ValueError saying what is wrong. A vault://
+    source must name a `secrets` integration that exists."""
     parse_reference(f"secret://{name}")
     check_source(source, settings)
     patterns = tuple(repositories)
@@ -141,6 +143,18 @@ async def define(
         raise ValueError("a secret must be granted to at least one repository pattern")
     RepoAllowlist.parse(",".join(patterns))  # ValueError naming a malformed pattern
     async with sessions() as session:
+        ref = parse_reference(source)
+        if ref.scheme == "vault":
+            store = (
+                await session.exec(
+                    select(IntegrationRow).where(IntegrationRow.name == ref.integration)
+                )
+            ).first()
+            if store is None or store.type != "secrets":
+                raise SecretError(
+                    f"{ref} names no secrets integration {ref.integration!r} (add it first: "
+                    "shipyard integrations create --type secrets --provider hashicorp-vault …)"
+                )
         await session.exec(delete(SecretDefinition).where(col(SecretDefinition.name) == name))
         session.add(SecretDefinition(name=name, source=source, repositories=list(patterns)))
         try:

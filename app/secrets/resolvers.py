@@ -3,10 +3,11 @@
 A repository's config names `secret://NAME` only. The server resolves NAME through its
 definition (`app.secrets.definitions`), if NAME is granted to that repository, from the
 definition's server-side source: `env://VAR` (the environment Shipyard started with, never one
-of its own settings), `file:///PATH` (never its own key or state), `vault://…` (not built yet:
-it says so). A value that turns out to be one of Shipyard's own credentials is refused however
-it was reached. A `Resolver` serves one piece of work (a step): every value it returns is
-taught to that work's mask first, so it never reaches a log line, an output or a comment.
+of its own settings), `file:///PATH` (never its own key or state), `vault://…` (a `secrets`
+integration of the hub, bound once the hub exists). A value that turns out to be one of
+Shipyard's own credentials is refused however it was reached. A `Resolver` serves one piece
+of work (a step): every value it returns is taught to that work's mask first, so it never
+reaches a log line, an output or a comment.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from steps.secret_refs import (
 __all__ = [
     "EnvSource",
     "FileSource",
+    "ReadSecret",
     "Refused",
     "Resolver",
     "SecretSource",
     "Secrets",
+    "VaultSource",
 ]
 
 SERVER_SCHEMES: tuple[Scheme, ...] = tuple(s for s in SCHEMES if s != "secret")
@@ -100,10 +103,28 @@ class Refused:
         raise SecretError(self.message)
 
 
-VAULT_NOT_YET = Refused(
-    "vault:// references are resolved by the Vault integration, which Shipyard does not "
-    "have yet (it arrives with integrations); use env:// or file:// for now"
-)
+ReadSecret = Callable[[SecretRef], Awaitable[str]]
+"""Reads a `vault://` reference's value; raises SecretError naming the reference, never a value."""
+
+
+class VaultSource:
+    """`vault://<integration>/<path>#<key>`, read through a `secrets` integration. The hub that
+    reads it is built on these same secrets, so its reader is bound afterwards (`bind`); until
+    then every read says there is none."""
+
+    def __init__(self, read: ReadSecret | None = None) -> None:
+        self._read = read
+
+    def bind(self, read: ReadSecret) -> None:
+        self._read = read
+
+    async def read(self, ref: SecretRef) -> str:
+        if self._read is None:
+            raise SecretError(
+                f"CREDENTIAL_FETCH_FAILED: {ref}: this process has no integration hub to "
+                "read vault:// references through"
+            )
+        return await self._read(ref)
 
 
 @dataclass(frozen=True)
@@ -142,12 +163,15 @@ class Secrets:
         own: Masker | None = None,
         forbidden_variables: frozenset[str] = frozenset(),
         forbidden_paths: frozenset[Path] = frozenset(),
+        vault: SecretSource | None = None,
     ) -> Secrets:
+        """The sources of this process; `vault` (a VaultSource the caller binds to the hub)
+        serves vault://, which otherwise says there is no hub to read it through."""
         return cls(
             {
                 "env": EnvSource(environ, forbidden_variables),
                 "file": FileSource(forbidden_paths),
-                "vault": VAULT_NOT_YET,
+                "vault": vault if vault is not None else VaultSource(),
             },
             own if own is not None else Masker(),
         )

@@ -89,7 +89,8 @@ _Credential = Annotated[
     Line,
     Field(
         max_length=500,
-        description="Where the credential lives: env://VAR or file:///path (never its value)",
+        description="Where the credential lives: env://VAR, file:///path or "
+        "vault://<integration>/<path>#<key> (never its value)",
     ),
 ]
 _Repositories = Annotated[

@@ -21,7 +21,7 @@ from app.deployments.executors.base import TargetInfo
 from app.deployments.targets.spec import InvalidTarget, TargetSpec, parse_connection, patch_spec
 from app.secrets.definitions import check_source
 from app.settings import Settings
-from steps.secret_refs import SecretError, is_reference, parse_reference
+from steps.secret_refs import SecretError, is_reference
 
 __all__ = [
     "TargetExists",
@@ -42,11 +42,6 @@ __all__ = [
 TargetKey = int | str
 """A target by its id (an int) or its name (a str)."""
 
-VAULT_LATER = (
-    "vault:// comes with the integration hub, which Shipyard does not have yet; "
-    "use env://VAR or file:///path for now"
-)
-
 
 class TargetExists(ValueError):
     """A target of that name is registered already."""
@@ -66,7 +61,7 @@ class _Scoped(Protocol):
 
 def check_references(spec: TargetSpec, settings: Settings) -> None:
     """InvalidTarget unless the credential and every header reference are server-side
-    references (env://, file://) to something that is not Shipyard's own."""
+    references (env://, file://, vault://) to something that is not Shipyard's own."""
     references = [("credential", spec.credential)] if spec.credential else []
     headers: Mapping[str, str] = getattr(spec.connection, "headers", {})
     references += [(f"header {name}", value) for name, value in headers.items()]
@@ -74,8 +69,6 @@ def check_references(spec: TargetSpec, settings: Settings) -> None:
         if not is_reference(reference):
             continue  # a header's plain value (the spec refuses one that carries a credential)
         try:
-            if parse_reference(reference).scheme == "vault":
-                raise SecretError(VAULT_LATER)
             check_source(reference, settings)
         except SecretError as error:
             raise InvalidTarget(f"{what}: {error}") from None

@@ -137,8 +137,6 @@ def changed(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     ("body", "status", "code", "says"),
     [
         (changed(SSH, credential=None), 422, "invalid_target", "ssh targets need a credential"),
-        (changed(SSH, credential="vault://prod/deploy#key"), 422, "invalid_target",
-         "vault:// comes with the integration hub"),
         (changed(SSH, credential="env://GITHUB_TOKEN"), 422, "invalid_target",
          "env://GITHUB_TOKEN is one of Shipyard's own settings"),
         (changed(SSH, credential="literal-deploy-key"), 422, "invalid_target",

@@ -1,6 +1,7 @@
 """Secret references resolved: a repository names `secret://NAME`, granted to it by the
 server; the server's sources (env://, file://) never yield Shipyard's own credentials;
-vault:// says it is not built yet; literal secrets are refused; what resolves is masked."""
+vault:// without the integration hub says so; literal secrets are refused; what resolves is
+masked."""
 
 from __future__ import annotations
 
@@ -124,8 +125,11 @@ async def test_env_reference_needs_a_variable_name(ref: str) -> None:
         await server(ref, {"A-B": "x", "1ABC": "x"})
 
 
-async def test_vault_reference_says_it_is_not_built_yet() -> None:
-    with pytest.raises(SecretError, match=r"Vault integration.*not have yet"):
+async def test_vault_reference_without_a_hub_says_so() -> None:
+    with pytest.raises(
+        SecretError,
+        match=r"^CREDENTIAL_FETCH_FAILED: vault://prod-vault/shipyard/slack#url: .*no integration",
+    ):
         await server("vault://prod-vault/shipyard/slack#url")
 
 

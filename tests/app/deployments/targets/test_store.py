@@ -1,6 +1,6 @@
 """The target store on SQLite and PostgreSQL: a name is registered once, targets are read by
 name or id and listed by name, changed by a merge patch, removed; a reference that names
-Shipyard's own credentials (or Vault, for now) is refused; and which repositories may deploy."""
+Shipyard's own credentials is refused; and which repositories may deploy."""
 
 from __future__ import annotations
 
@@ -129,7 +129,6 @@ def own_references(settings: Settings) -> list[tuple[str, str]]:
         ("env://GITHUB_TOKEN", "one of Shipyard's own settings"),
         ("env://DATABASE_URL", "one of Shipyard's own settings"),
         (f"file://{data / 'keys' / 'deploy'}", "holds Shipyard's own credentials or state"),
-        ("vault://prod/deploy#key", "vault:// comes with the integration hub"),
     ]
 
 
