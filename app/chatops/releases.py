@@ -12,7 +12,7 @@ from app.environments.gate import Refusal
 from app.releases import store
 from app.releases.manual import NotReleasable, draft_by_hand
 from app.releases.model import Creator, ReleaseDraft
-from app.releases.registries import registry_client
+from app.releases.registries import image_digests
 from app.releases.registry import ImageNotFound, RegistryError
 from app.releases.service import create_release
 from app.releases.store import Conflict
@@ -48,13 +48,15 @@ async def _pinned(services: Services, draft: ReleaseDraft) -> ReleaseDraft:
     the release would be stored resolving, and the promotion right after would refuse it."""
     if draft.resolved:
         return draft
-    client = await registry_client(services)
+    digests = await image_digests(services, (draft.source.provider, draft.source.repository))
     components = []
     for component in draft.components:
         if component.digest is None:
             try:
-                digest = await client.manifest_digest(component.image, component.tag or "latest")
-            except (ImageNotFound, RegistryError, LookupError):
+                digest = await digests.manifest_digest(
+                    component.image, component.tag or "latest", component.registry
+                )
+            except (ImageNotFound, RegistryError):
                 digest = None  # not pushed yet, or unreadable: the release waits for it
             component = component.model_copy(update={"digest": digest})
         components.append(component)

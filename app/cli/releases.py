@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from app.cli.support import echo, load_settings, with_database
 from app.db.engine import SessionFactory
 from app.db.models.releases import Release
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 __all__ = ["releases_group"]
 
@@ -204,11 +207,13 @@ def create_release(
         if len(digests) < len(components):
             raise NotReleasable("a component is named twice")
         asked = _Asked(provider, repository, name, commit, tag, branch, digests)
-        release, created = asyncio.run(_create(settings, asked))
+        release, created, nearest = asyncio.run(_create(settings, asked))
     except (NotReleasable, Conflict, DatabaseNotMigrated) as error:
         raise click.ClickException(str(error)) from error
     for line in _describe(settings, release):
         echo(line)
+    for component, tags in nearest.items():
+        echo(f"  {component}: its tag is not in the registry yet; the nearest it has: {tags}")
     if not created:
         echo(f"release {release.name!r} already existed with this content: nothing was changed")
     if release.state == "failed":
@@ -226,7 +231,7 @@ class _Asked:
     digests: dict[str, str]
 
 
-async def _create(settings: Settings, asked: _Asked) -> tuple[Release, bool]:
+async def _create(settings: Settings, asked: _Asked) -> tuple[Release, bool, dict[str, str]]:
     from app.releases import store
     from app.releases.manual import draft_by_hand
     from app.releases.model import Creator
@@ -253,4 +258,29 @@ async def _create(settings: Settings, asked: _Asked) -> tuple[Release, bool]:
             await services.queue.join()
         release = await store.get_release(services.sessions, stored.release.id or 0)
         assert release is not None
-        return release, stored.created
+        nearest = {}
+        if release.state == "resolving":
+            nearest = await _nearest_tags(services, release)
+        return release, stored.created, nearest
+
+
+async def _nearest_tags(services: Services, release: Release) -> dict[str, str]:
+    """For each component still waiting for its image, the tags nearest its own that the
+    registry has (where it can list them): a mistyped tag shows at once."""
+    from app.releases.registries import tag_suggestions
+
+    found = {}
+    for component in release.components:
+        tag = component.get("tag") or "latest"
+        if component.get("digest"):
+            continue
+        tags = await tag_suggestions(
+            services,
+            component["image"],
+            tag,
+            component.get("registry"),
+            for_repository=(release.provider, release.repository),
+        )
+        if tags and tag not in tags:
+            found[str(component["name"])] = ", ".join(tags)
+    return found

@@ -3,7 +3,7 @@ what it is called, and which events make one.
 
 ```yaml
 components:
-  web:    {image: registry.example.com/acme/web, tag: "{{ sha }}"}
+  web:    {image: registry.example.com/acme/web, tag: "{{ sha }}", registry: prod-registry}
   worker: {image: registry.example.com/acme/worker}
 releases:
   name: "{{ repo.name }}-{{ tag }}"
@@ -16,7 +16,9 @@ releases:
 
 A component's `tag` is which image a commit built (a template over `sha`, `short_sha`, `tag`,
 `branch`, `version`; default the commit's sha). Registry credentials are never here: they are
-the server's (`shipyard registries add`).
+the server's. A component's `registry:` names the registry integration that resolves its
+digests, with that integration's endpoint and credential; without it, the docker-registry
+integration of the image's host does (`shipyard registries add HOST`), or none (anonymous).
 """
 
 from __future__ import annotations
@@ -60,9 +62,23 @@ def _image(value: str) -> str:
     return value
 
 
+# An integration's name, as the server registers it (app.integrations.store.NAME).
+_INTEGRATION = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+
+
+def _integration(value: str) -> str:
+    if not _INTEGRATION.fullmatch(value):
+        raise custom_error(
+            f"registry {value!r} must name a registry integration of the server, such as "
+            "prod-registry (lower-case letters, digits, '.', '_' and '-')"
+        )
+    return value
+
+
 class ComponentSpec(FrozenModel):
     image: Annotated[str, AfterValidator(_image)]
     tag: Template = DEFAULT_COMPONENT_TAG
+    registry: Annotated[str, AfterValidator(_integration)] | None = None
 
 
 ComponentName = Annotated[str, named("component name")]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 __all__ = [
     "ComponentPin",
@@ -29,12 +29,22 @@ class _Frozen(BaseModel):
 
 
 class ComponentPin(_Frozen):
-    """One component of a release: its image and the digest it pins (None until resolved)."""
+    """One component of a release: its image and the digest it pins (None until resolved);
+    `registry`, the integration that resolves it, when its config names one."""
 
     name: str
     image: str
     digest: str | None = None
     tag: str | None = None
+    registry: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _registry_when_named(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A component that names no registry is stored as before there were any."""
+        data: dict[str, Any] = handler(self)
+        if data.get("registry") is None:
+            data.pop("registry", None)
+        return data
 
 
 class SourceRef(_Frozen):

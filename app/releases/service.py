@@ -5,9 +5,10 @@ API, the CLI).
 release to the queue. The `finish_release` job then does the I/O, safe to run twice:
 
 - a release still `resolving` reads each missing digest from its registry
-  (`HEAD /v2/<name>/manifests/<tag>`); an image not pushed yet is asked again with back-off
-  until the release's `wait_until`, then the release fails naming component, image and tag.
-  Never a guessed digest.
+  (`HEAD /v2/<name>/manifests/<tag>`; through the integration a component's `registry:`
+  names, if it names one); an image not pushed yet is asked again with back-off until the
+  release's `wait_until`, then the release fails naming component, image and tag (and the
+  tags nearest it that the registry has, where it can say). Never a guessed digest.
 - a release `ready` or `failed` is announced once: the commits since the repository's
   previous release (the host's compare, capped at SHIPYARD_RELEASE_COMMITS_MAX), and a commit
   status `shipyard/release` on its commit, linked to its page; a ready one then goes to each
@@ -17,7 +18,7 @@ release to the queue. The `finish_release` job then does the I/O, safe to run tw
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from app.db.models.releases import Release, ReleaseState
 from app.environments.auto_deploy import deploy_new_release
 from app.releases import store
 from app.releases.model import ReleaseDraft
-from app.releases.registries import registry_client
+from app.releases.registries import image_digests, tag_suggestions
 from app.releases.registry import ImageNotFound, RegistryError
 from app.services import Services
 from app.work.job_ids import job_id
@@ -82,9 +83,13 @@ class _Missing:
     image: str
     tag: str | None
     why: str
+    registry: str | None = None  # the component's `registry:`
+    absent: bool = False  # the registry said it has no such image or tag
+    suggestions: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"component {self.component!r}: {self.image}:{self.tag or '?'} {self.why}"
+        nearest = f" (tags it has: {', '.join(self.suggestions)})" if self.suggestions else ""
+        return f"component {self.component!r}: {self.image}:{self.tag or '?'} {self.why}{nearest}"
 
 
 async def finish_release(services: Services, _attempt: int, release_id: int) -> None:
@@ -111,7 +116,8 @@ async def finish_release(services: Services, _attempt: int, release_id: int) -> 
 
 async def _resolve(services: Services, release: Release) -> bool:
     """True when the release left `resolving` (ready or failed); False when it waits."""
-    client = await registry_client(services)
+    asker = (release.provider, release.repository)
+    digests = await image_digests(services, asker)
     components: list[dict[str, Any]] = []
     missing: list[_Missing] = []
     for component in release.components:
@@ -119,12 +125,14 @@ async def _resolve(services: Services, release: Release) -> bool:
             components.append(component)
             continue
         name, image, tag = component["name"], component["image"], component.get("tag")
+        registry = component.get("registry")
         try:
-            digest = await client.manifest_digest(image, tag or "latest")
+            digest = await digests.manifest_digest(image, tag or "latest", registry)
         except ImageNotFound:
-            missing.append(_Missing(name, image, tag, "is not in the registry"))
+            where = f"registry {registry}" if registry else "the registry"
+            missing.append(_Missing(name, image, tag, f"is not in {where}", registry, True))
         except (RegistryError, LookupError) as error:
-            missing.append(_Missing(name, image, tag, f"could not be read: {error}"))
+            missing.append(_Missing(name, image, tag, f"could not be read: {error}", registry))
         else:
             components.append({**component, "digest": digest})
     assert release.id is not None
@@ -141,9 +149,21 @@ async def _resolve(services: Services, release: Release) -> bool:
         log.info("release %s waits %.0fs for %s", release.id, delay, "; ".join(map(str, missing)))
         await enqueue_finish(services, release.id, defer=delay)
         return False
+    missing = [await _suggested(services, one, asker) for one in missing]
     why = "digest not resolved: " + "; ".join(map(str, missing))
     await store.move_release(services.sessions, release.id, ReleaseState.FAILED, error=why)
     return True
+
+
+async def _suggested(services: Services, missing: _Missing, asker: tuple[str, str]) -> _Missing:
+    """`missing` with the tags nearest its own that the registry has, when it said it has
+    not that one (and can list the repository's)."""
+    if not missing.absent:
+        return missing
+    tags = await tag_suggestions(
+        services, missing.image, missing.tag or "latest", missing.registry, for_repository=asker
+    )
+    return replace(missing, suggestions=tuple(tags))
 
 
 async def _announce(services: Services, release: Release) -> None:

@@ -113,7 +113,9 @@ def _pins(
             pins.append(fixed[name])
             continue
         image_tag = tag or _render(spec.tag, values, f"components.{name}.tag")
-        pins.append(ComponentPin(name=name, image=spec.image, tag=image_tag[:128]))
+        pins.append(
+            ComponentPin(name=name, image=spec.image, tag=image_tag[:128], registry=spec.registry)
+        )
     return tuple(pins)
 
 
@@ -241,7 +243,11 @@ def plan_release(
         name = rule.registry.component
         values = _values(repository, commit, package.tag, None)
         pinned = ComponentPin(
-            name=name, image=components[name].image, digest=package.digest, tag=package.tag
+            name=name,
+            image=components[name].image,
+            digest=package.digest,
+            tag=package.tag,
+            registry=components[name].registry,
         )
         draft = ReleaseDraft(
             name=release_name(config, values),

@@ -1,5 +1,5 @@
-"""The releases feature's tables: releases, the image → repository index, registry
-credentials (references, never values) and the CI builds reported through the API."""
+"""The releases feature's tables: releases, the image → repository index and the CI builds
+reported through the API. (Registries are `docker-registry` integrations.)"""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from app.work.states import Transitions
 __all__ = [
     "MOVES",
     "CiBuild",
-    "RegistryCredential",
     "Release",
     "ReleaseState",
     "RepositoryComponent",
@@ -112,19 +111,6 @@ class RepositoryComponent(SQLModel, table=True):
     tag_template: str = Field(max_length=500)
     installation_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-
-
-class RegistryCredential(SQLModel, table=True):
-    """How Shipyard signs in to a registry: a server-side reference (`env://`, `file://`)."""
-
-    __tablename__ = "registry_credentials"
-    __table_args__ = (UniqueConstraint("host", name="uq_registry_credentials_host"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    host: str = Field(max_length=255)
-    credential: str | None = Field(default=None, max_length=500)
-    plain_http: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
 class CiBuild(SQLModel, table=True):

@@ -78,6 +78,12 @@ def test_releases_alone_declare_something_and_components_alone_do_not() -> None:
             "no tag and no digest",
         ),
         ("components:\n  we b: {image: ghcr.io/a/b}\nreleases: {from: [tag: ]}\n", 2, "we b"),
+        (
+            "components:\n  web: {image: ghcr.io/a/b, registry: Prod Registry}\n"
+            "releases: {from: [tag: ]}\n",
+            2,
+            "registry 'Prod Registry' must name a registry integration of the server",
+        ),
     ],
 )
 def test_problems_name_their_line(text: str, line: int, expected: str) -> None:
@@ -85,6 +91,17 @@ def test_problems_name_their_line(text: str, line: int, expected: str) -> None:
         parse_config(text)
     lines = raised.value.lines()
     assert any(f":{line}:" in shown and expected in shown for shown in lines), lines
+
+
+def test_a_component_names_the_registry_integration_that_resolves_it() -> None:
+    config = parse_config(
+        "components:\n"
+        "  web: {image: ghcr.io/acme/web, registry: prod-registry}\n"
+        "  worker: {image: ghcr.io/acme/worker}\n"
+        "releases: {from: [tag: ]}\n"
+    )
+    components = components_of(config)
+    assert (components["web"].registry, components["worker"].registry) == ("prod-registry", None)
 
 
 def test_a_registry_rule_naming_a_declared_component_is_valid() -> None:

@@ -20,6 +20,7 @@ from app.releases.registry import (
     RegistryCredential,
     RegistryError,
     is_loopback,
+    next_page,
     parse_challenge,
     split_reference,
 )
@@ -447,3 +448,50 @@ def test_a_credential_is_read_from_its_secret(secret: str, credential: RegistryC
 
 def test_a_credential_never_shows_its_password() -> None:
     assert "s3cret" not in repr(RegistryCredential("alice", "s3cret"))
+
+
+@pytest.mark.parametrize(
+    ("link", "current", "following"),
+    [
+        (None, "https://r.example/v2/_catalog?n=2", None),
+        ("", "https://r.example/v2/_catalog?n=2", None),
+        (
+            '</v2/_catalog?last=b&n=2>; rel="next"',
+            "https://r.example/v2/_catalog?n=2",
+            "https://r.example/v2/_catalog?last=b&n=2",
+        ),
+        (
+            "<https://r.example:5000/v2/a/tags/list?last=v1&n=2>; rel=next",
+            "https://r.example:5000/v2/a/tags/list?n=2",
+            "https://r.example:5000/v2/a/tags/list?last=v1&n=2",
+        ),
+        (
+            '</v2/_catalog?last=a>; rel="prev", </v2/_catalog?last=c>; rel="next"',
+            "https://r.example/v2/_catalog",
+            "https://r.example/v2/_catalog?last=c",
+        ),
+        ('</v2/_catalog?last=a>; rel="prev"', "https://r.example/v2/_catalog", None),
+        (
+            '</v2/_catalog?last=a>; rel="first next"',
+            "http://r/v2/_catalog",
+            "http://r/v2/_catalog?last=a",
+        ),
+    ],
+)
+def test_the_next_page_of_a_link_header(
+    link: str | None, current: str, following: str | None
+) -> None:
+    assert next_page(link, current) == following
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<https://evil.example/v2/_catalog?last=b>; rel="next"',
+        '<http://r.example/v2/_catalog?last=b>; rel="next"',  # https → http
+        '<https://r.example:8443/v2/_catalog?last=b>; rel="next"',
+    ],
+)
+def test_a_next_page_elsewhere_is_refused(link: str) -> None:
+    with pytest.raises(ValueError, match="the next page is on another host"):
+        next_page(link, "https://r.example/v2/_catalog?n=2")

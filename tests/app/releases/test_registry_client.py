@@ -1,5 +1,6 @@
 """The registry client against a real registry (Debian's docker-registry): the digest it
-answers is the one the push reported; an unknown tag is ImageNotFound; basic auth."""
+answers is the one the push reported; an unknown tag is ImageNotFound; basic auth; the catalog
+and tag lists page by page; `/v2/` pinged and signed in to."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from app.releases.registry import (
     ImageNotFound,
+    ImageReference,
     RegistryClient,
     RegistryCredential,
     RegistryError,
@@ -145,3 +147,38 @@ async def test_a_registry_that_is_not_there_is_a_retryable_error(http: httpx.Asy
         f"{host}/acme/web:1.0: could not reach {host}: ConnectError"
     )
     assert raised.value.retryable
+
+
+async def test_the_catalog_and_tag_lists_are_read_page_by_page(
+    locked_registry: Registry, http: httpx.AsyncClient
+) -> None:
+    """One entry a page: every later page is the registry's own `Link: <…>; rel="next"`."""
+    for name, tag in [("acme/web", "1.0"), ("acme/web", "1.1"), ("acme/worker", "1.0")]:
+        await push_image(locked_registry, name, tag)
+    await push_image(locked_registry, "other/api", "2.0")
+    client = client_with(http, RegistryCredential("ci-bot", USERS["ci-bot"]))
+    host = locked_registry.host
+
+    assert await client.repositories(host, page=1) == ["acme/web", "acme/worker", "other/api"]
+    assert await client.repositories(host, page=1, limit=2) == ["acme/web", "acme/worker"]
+    assert sorted(await client.tags(ImageReference(host, "acme/web"), page=1)) == ["1.0", "1.1"]
+    with pytest.raises(ImageNotFound) as raised:
+        await client.tags(ImageReference(host, "acme/nothing"))
+    assert str(raised.value) == f"{host}/acme/nothing: the registry has no such repository"
+
+
+async def test_signing_in_says_how_and_a_ping_needs_no_credential(
+    locked_registry: Registry, http: httpx.AsyncClient
+) -> None:
+    host = locked_registry.host
+    ping = await client_with(http, None).ping(host)
+    assert ping.status == 401
+    assert ping.challenge is not None
+    assert ping.challenge.scheme == "basic"
+    assert ping.api_version == "registry/2.0"
+    right = client_with(http, RegistryCredential("ci-bot", USERS["ci-bot"]))
+    assert await right.sign_in(host) == "basic"
+    wrong = client_with(http, RegistryCredential("ci-bot", "wrong-password-42"))
+    with pytest.raises(RegistryError) as raised:
+        await wrong.sign_in(host)
+    assert raised.value.failure == "unauthorized"

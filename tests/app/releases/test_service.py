@@ -183,7 +183,7 @@ async def test_a_registry_asking_for_a_login_gets_the_servers_credential(
         await push_image(private, "acme/worker", "v1")
         env = make_settings(settings.database_url)  # its environment snapshot has the login
         async with open_services(env, queue=RecordingQueue(), providers=lambda *_: host) as svc:
-            await add_registry(svc.sessions, private.host, "env://REGISTRY_LOGIN")
+            await add_registry(svc.sessions, env, private.host, "env://REGISTRY_LOGIN")
             release = (await create_release(svc, _draft(private, "v1", FIRST, "v1"))).release
             await finish_release(svc, 1, release.id or 0)
             done = await store.get_release(svc.sessions, release.id or 0)

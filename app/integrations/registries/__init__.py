@@ -1,0 +1,1 @@
+"""Container registries as integrations: one module per provider."""
