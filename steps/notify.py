@@ -1,4 +1,10 @@
-"""`notify`: tell people where a pipeline got — a Slack incoming webhook or a signed JSON webhook.
+"""`notify`: tell people where a pipeline got — through a notification integration the server
+registered, a Slack incoming webhook or a signed JSON webhook.
+
+Integration: `integration: NAME` with `title`, `text`, `status`, `url`, `fields`, `dedup_key`
+and `thread`, sent the way that integration's service says things (a Slack message, a Teams
+card, an e-mail, a PagerDuty event, an Opsgenie alert). What the service answered (a Slack
+`ts`: give it as a later step's `thread`) is the output `notice_id`.
 
 Slack: POST `{"text": …}` as JSON to the incoming-webhook URL; Slack answers 200 `ok`, or
 400/403/404/410/500 with a short error string (`invalid_payload`, `channel_not_found`, …).
@@ -16,13 +22,14 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import httpx
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from steps.base import StepConfig, StepContext, StepFailed
 from steps.config_types import Duration
+from steps.integrations import IntegrationFailed, Notice, NoticeStatus
 from steps.secret_refs import SecretError, check_reference, is_reference
 
 EVENT = "pipeline.notify"
@@ -74,20 +81,60 @@ class WebhookNotice(StepConfig):
         return None if value is None else _reference(value)
 
 
+def _scalar_text(value: object) -> object:
+    """A field's number or boolean, as text (`build: 42`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else value
+
+
+_NOTICE_KEYS = ("title", "text", "status", "url", "fields", "dedup_key", "thread")
+
+
 class NotifyConfig(StepConfig):
-    """Exactly one of `slack:` and `webhook:`; `timeout` bounds the HTTP request."""
+    """Exactly one of `integration:`, `slack:` and `webhook:`; `timeout` bounds the HTTP
+    request of the last two. An integration's notice is `title` (required), `text`, `status`,
+    `url`, `fields`, `dedup_key` (ties a failure's alert to the success that resolves it) and
+    `thread` (a Slack message's ts to answer under)."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
+    integration: str | None = Field(None, min_length=1, max_length=100)
+    title: str | None = Field(None, min_length=1, max_length=1000)
+    text: str = ""
+    status: NoticeStatus = "info"
+    url: str | None = None
+    fields: dict[str, Annotated[str, BeforeValidator(_scalar_text)]] = {}
+    dedup_key: str | None = Field(None, min_length=1, max_length=255)
+    thread: str | None = None
     slack: SlackNotice | None = None
     webhook: WebhookNotice | None = None
     timeout: Duration = 10.0
 
     @model_validator(mode="after")
     def _exactly_one(self) -> NotifyConfig:
-        if (self.slack is None) == (self.webhook is None):
-            raise ValueError("notify needs exactly one of slack: and webhook:")
+        ways = [self.integration, self.slack, self.webhook]
+        if sum(way is not None for way in ways) != 1:
+            raise ValueError("notify needs exactly one of integration:, slack: and webhook:")
+        if self.integration is None:
+            given = [key for key in _NOTICE_KEYS if key in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only with integration:")
+        elif self.title is None:
+            raise ValueError("integration: needs a title:")
         return self
+
+    def notice(self) -> Notice:
+        assert self.title is not None
+        return Notice(
+            title=self.title,
+            text=self.text,
+            status=self.status,
+            url=self.url,
+            fields=dict(self.fields),
+            dedup_key=self.dedup_key,
+            thread=self.thread,
+        )
 
 
 class Notify:
@@ -99,6 +146,8 @@ class Notify:
     async def run(self, ctx: StepContext, config: StepConfig) -> dict[str, Any]:
         if not isinstance(config, NotifyConfig):
             raise TypeError(f"notify needs a NotifyConfig, not {type(config).__name__}")
+        if config.integration is not None:
+            return await _through_integration(ctx, config.integration, config.notice())
         if "status_code" in ctx.recorded:
             ctx.log("notify: delivered by an earlier attempt; not sending again")
             return _outputs(ctx.recorded["status_code"], ctx.recorded.get("delivery_id"))
@@ -106,6 +155,25 @@ class Notify:
             return await _to_slack(ctx, config.slack, config.timeout)
         assert config.webhook is not None  # the model validator makes sure
         return await _to_webhook(ctx, config.webhook, config.timeout)
+
+
+async def _through_integration(ctx: StepContext, name: str, notice: Notice) -> dict[str, Any]:
+    """Send through the server's integration `name`, once: a retry after it was sent answers
+    what the first attempt recorded."""
+    sent = ctx.recorded.get("notice")
+    if isinstance(sent, dict) and sent.get("integration") == name:
+        ctx.log(f"notify: sent through {name} by an earlier attempt; not sending again")
+        return {"integration": name, "notice_id": sent.get("id")}
+    if ctx.notices is None:
+        raise StepFailed("notify: integrations are not available to this run")
+    try:
+        answer = await ctx.notices.send(name, notice)
+    except IntegrationFailed as error:
+        said = str(error) if str(error).startswith(error.code) else f"{error.code}: {error}"
+        raise StepFailed(f"notify: {ctx.mask(said)}") from None
+    await ctx.record("notice", {"integration": name, "id": answer.id})
+    ctx.log(f"notify: sent through {name}" + (f" ({answer.id})" if answer.id else ""))
+    return {"integration": name, "notice_id": answer.id}
 
 
 async def _to_slack(ctx: StepContext, notice: SlackNotice, time_limit: float) -> dict[str, Any]:

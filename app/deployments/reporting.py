@@ -23,6 +23,7 @@ from typing import Any
 from app.db.models.deployments import DeploymentJob, JobKind, JobState
 from app.deployments import jobs
 from app.deployments.live_comment import post_live_comment, progress_comment, waiting_words
+from app.deployments.notices import notify_deployment
 from app.deployments.snapshot import JobSpec
 from app.deployments.tasks import load
 from app.services import Services
@@ -160,6 +161,7 @@ async def report_started(services: Services, job: DeploymentJob) -> None:
     await _set(services, job, spec, deployment, DeploymentState.IN_PROGRESS, _words(job, spec))
     await _commit_status(services, job, spec, CommitState.RUNNING, f"{_words(job, spec)}: running")
     await _comment(services, job, spec)
+    await notify_deployment(services, job, job_url(services.settings.public_url, job.id or 0))
 
 
 async def report_rollback(services: Services, job: DeploymentJob, reason: str) -> None:
@@ -193,6 +195,7 @@ async def report_ended(services: Services, job: DeploymentJob) -> None:
         await _set(services, job, spec, deployment, state, said)
     await _commit_status(services, job, spec, commit_state, text)
     await _comment(services, job, spec)
+    await notify_deployment(services, job, job_url(services.settings.public_url, job.id or 0))
 
 
 def _ended_words(job: DeploymentJob) -> str:

@@ -16,6 +16,9 @@ environments:
     approvals: 1
     targets: [web-prod-1, web-prod-2, web-prod-3, web-prod-4]
     strategy: {type: canary, canary: 1, bake: 5m, then: {type: rolling, batch_size: 2}}
+    health:                                        # through the bake, every 30 s
+      prometheus: {integration: prom, query: "job:error_ratio:rate5m", threshold: 0.05}
+      interval: 30s
     rollback: auto
     production: true
     reviews: required                              # `/deploy` from a pull request: approved
@@ -55,7 +58,7 @@ from app.environments.freezes import FreezeWindow
 from app.pipelines.config.references import GRANTS
 from app.releases.config import components_of
 from app.repo_config.errors import custom_error
-from app.repo_config.fields import FrozenModel, Template, named, none_as_empty
+from app.repo_config.fields import FrozenModel, Template, named, none_as_empty, one_of
 from app.repo_config.schema import RepoConfig, Section
 from steps.config_types import ENV_NAME, Duration
 from steps.secret_refs import SecretError, is_reference, parse_reference
@@ -63,6 +66,7 @@ from steps.secret_refs import SecretError, is_reference, parse_reference
 __all__ = [
     "ARTIFACT_KINDS",
     "ENVIRONMENTS",
+    "NOTIFY_EVENTS",
     "ROLES",
     "AllAtOnce",
     "ArtifactSpec",
@@ -73,6 +77,8 @@ __all__ = [
     "HealthSpec",
     "HttpCheck",
     "NestedStrategy",
+    "NotifyRule",
+    "PrometheusCheck",
     "Rolling",
     "Strategy",
     "SwitchSpec",
@@ -328,6 +334,45 @@ class TcpCheck(FrozenModel):
     host: Template = "{{ target.host }}"
 
 
+_INTEGRATION_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+
+
+def _integration_name(value: str) -> str:
+    if not _INTEGRATION_NAME.fullmatch(value):
+        raise custom_error(
+            f"integration name {value!r}: lower-case letters, digits, '.', '_' and '-'"
+        )
+    return value
+
+
+def _a_number(value: object) -> object:
+    if isinstance(value, bool):
+        raise custom_error(f"threshold {value!r}: give a number")
+    return value
+
+
+def _some_promql(value: str) -> str:
+    if not value.strip():
+        raise custom_error("the query is empty: give a PromQL expression")
+    return value
+
+
+class PrometheusCheck(FrozenModel):
+    """A PromQL `query` asked of a `metrics` integration: every sample must hold
+    `<value> <comparison> <threshold>`, and an answer with no samples fails unless
+    `on_empty: pass`. Through a canary's bake it is asked every `interval` (the health's
+    own by default) for `for` from the bake's start (the whole bake by default; a longer
+    `for` makes the bake as long); elsewhere it is one more check of each try."""
+
+    integration: Annotated[str, AfterValidator(_integration_name)]
+    query: Annotated[Template, AfterValidator(_some_promql)]
+    threshold: Annotated[float, BeforeValidator(_a_number), Field(allow_inf_nan=False)]
+    comparison: Literal["<", "<=", ">", ">="] = "<="
+    interval: Duration | None = None
+    for_: Annotated[Duration | None, Field(alias="for")] = None
+    on_empty: Literal["fail", "pass"] = "fail"
+
+
 class HealthSpec(FrozenModel):
     """Checks run after each task's deploy (`verifying`) and through a canary's bake: each
     tried `retries` times more, `interval` apart, each try within `timeout`."""
@@ -335,15 +380,43 @@ class HealthSpec(FrozenModel):
     http: Annotated[HttpCheck, BeforeValidator(_url_shorthand)] | None = None
     tcp: TcpCheck | None = None
     command: str | None = None  # on the target over SSH; locally for other targets
+    prometheus: PrometheusCheck | None = None
     retries: Annotated[int, Field(ge=0, le=100)] = 3
     interval: Duration = 5.0
     timeout: Duration = 5.0
 
     @model_validator(mode="after")
     def _some_check(self) -> HealthSpec:
-        if self.http is None and self.tcp is None and self.command is None:
-            raise custom_error("a health check needs `http`, `tcp` or `command`")
+        if (self.http, self.tcp, self.command, self.prometheus) == (None, None, None, None):
+            raise custom_error("a health check needs `http`, `tcp`, `command` or `prometheus`")
         return self
+
+
+# --- notifications -------------------------------------------------------------------------
+
+NOTIFY_EVENTS = ("started", "succeeded", "failed", "rolled_back")
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+class NotifyRule(FrozenModel):
+    """A notification integration registered on the server (checked when a notice is sent,
+    not here), told when a deployment to the environment `on` starts, succeeds, fails or is
+    rolled back (all four by default). `- team-slack` is `- {integration: team-slack}`."""
+
+    integration: Annotated[str, AfterValidator(_integration_name)]
+    on: Annotated[
+        tuple[Annotated[str, one_of("deployment event", NOTIFY_EVENTS)], ...],
+        BeforeValidator(_one_or_many),
+        Field(min_length=1),
+    ] = NOTIFY_EVENTS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"integration": value} if isinstance(value, str) else value
 
 
 # --- the environment -----------------------------------------------------------------------
@@ -370,6 +443,7 @@ class EnvironmentSpec(FrozenModel):
     confirm_timeout: Duration = 600.0
     freeze: tuple[FreezeWindow, ...] = ()
     drafts: bool = False
+    notify: Annotated[tuple[NotifyRule, ...], BeforeValidator(_one_or_many)] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -395,6 +469,18 @@ class EnvironmentSpec(FrozenModel):
             raise custom_error("each artifact kind is listed once")
         if len(set(names)) != len(names):
             raise custom_error("two artifacts would be written to the same file")
+        return self
+
+    @model_validator(mode="after")
+    def _for_is_through_a_bake(self) -> EnvironmentSpec:
+        prometheus = self.health.prometheus if self.health is not None else None
+        strategy = self.strategy
+        baked = isinstance(strategy, Canary) and strategy.bake is not None
+        if prometheus is not None and prometheus.for_ is not None and not baked:
+            raise custom_error(
+                "health.prometheus.for is how long the query holds through a canary's bake: "
+                "use a canary strategy with a `bake`, or leave `for` out"
+            )
         return self
 
 
