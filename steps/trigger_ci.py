@@ -1,10 +1,11 @@
-"""`trigger_ci`: start the host's CI (a GitHub / Gitea workflow, a GitLab pipeline), maybe wait."""
+"""`trigger_ci`: start the host's CI (a GitHub / Gitea workflow, a GitLab pipeline), or a build on
+a CI integration the server registered (Jenkins, a host's CI), and maybe wait for it."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from providers.errors import ProviderError
 from providers.vocabulary import WorkflowRun
@@ -12,21 +13,31 @@ from steps.base import StepConfig, StepContext, StepFailed
 from steps.ci import (
     Clock,
     Sleep,
+    as_workflow_run,
+    ci_systems,
     deadline_for,
     finish,
+    poll_ci_run,
     poll_run,
+    read_ci_run,
     read_run,
     real_clock,
     real_sleep,
     run_outputs,
 )
 from steps.config_types import Duration
+from steps.integrations import CiTrigger, IntegrationFailed
 
 
 class TriggerCiConfig(StepConfig):
     """`workflow` is the workflow file or id (GitHub, Gitea); GitLab ignores it: a project has
     one pipeline definition, and `inputs` become its variables. `ref` defaults to the run's
-    ref, else its sha."""
+    ref, else its sha.
+
+    With `integration` (a `ci` integration the server registered), the build runs there:
+    `workflow` is the Jenkins job (`folder/job`) or the workflow file, `inputs` its parameters;
+    `ref` (a host's CI only) defaults to the repository's default branch, and `repository`
+    names another repository than the integration's own."""
 
     workflow: str = Field(min_length=1)
     ref: str | None = None
@@ -34,6 +45,17 @@ class TriggerCiConfig(StepConfig):
     wait: bool = False
     timeout: Duration = 1800.0
     poll_interval: Duration = 10.0
+    integration: str | None = Field(default=None, min_length=1)
+    repository: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _repository_needs_integration(self) -> Self:
+        if self.repository is not None and self.integration is None:
+            raise ValueError(
+                "repository is for a CI integration's builds (with integration:); the "
+                "run's own CI runs in the run's repository"
+            )
+        return self
 
 
 class TriggerCi:
@@ -50,6 +72,8 @@ class TriggerCi:
     async def run(self, ctx: StepContext, config: StepConfig) -> dict[str, Any]:
         if not isinstance(config, TriggerCiConfig):
             raise TypeError(f"trigger_ci needs a TriggerCiConfig, not {type(config).__name__}")
+        if config.integration is not None:
+            return await self._on_integration(ctx, config, config.integration)
         run: WorkflowRun | None = None
         run_id = ctx.recorded.get("run_id")
         if run_id is None:
@@ -70,6 +94,32 @@ class TriggerCi:
         )
         return finish(ctx, run)
 
+    async def _on_integration(
+        self, ctx: StepContext, config: TriggerCiConfig, integration: str
+    ) -> dict[str, Any]:
+        run: WorkflowRun | None = None
+        run_id = ctx.recorded.get("run_id")
+        if run_id is None:
+            run = await _trigger_on(ctx, config, integration)
+            run_id = run.id
+        else:
+            ctx.log(f"CI run {run_id} was triggered by an earlier attempt; following it")
+        if not config.wait:
+            if run is None:
+                run = await read_ci_run(ctx, integration, str(run_id))
+            return {**run_outputs(run), "integration": integration}
+        deadline = await deadline_for(ctx, config.timeout, self._clock)
+        run = await poll_ci_run(
+            ctx,
+            integration,
+            str(run_id),
+            deadline=deadline,
+            poll_interval=config.poll_interval,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        return {**finish(ctx, run), "integration": integration}
+
 
 async def _trigger(ctx: StepContext, config: TriggerCiConfig) -> WorkflowRun:
     ref = _dispatch_ref(config.ref or ctx.run.ref or ctx.run.sha)
@@ -83,6 +133,24 @@ async def _trigger(ctx: StepContext, config: TriggerCiConfig) -> WorkflowRun:
         raise StepFailed(f"could not trigger {config.workflow} at {ref}: {error}") from error
     await ctx.record("run_id", run.id)
     ctx.log(f"triggered {config.workflow} at {ref}: CI run {run.id} {run.url or ''}".rstrip())
+    return run
+
+
+async def _trigger_on(ctx: StepContext, config: TriggerCiConfig, integration: str) -> WorkflowRun:
+    request = CiTrigger(
+        job=config.workflow,
+        ref=_dispatch_ref(config.ref),
+        inputs=dict(config.inputs),
+        repository=config.repository,
+    )
+    try:
+        started = await ci_systems(ctx, integration).trigger(integration, request)
+    except IntegrationFailed as error:
+        raise StepFailed(f"could not trigger {config.workflow}: {error}") from error
+    await ctx.record("run_id", started.id)
+    run = as_workflow_run(started)
+    where = f" {run.url}" if run.url else ""
+    ctx.log(f"triggered {config.workflow} on {integration}: CI run {run.id}{where}")
     return run
 
 

@@ -89,7 +89,7 @@ def targets_group() -> None:
     "--credential",
     default=None,
     metavar="REF",
-    help="Where the credential lives: env://VAR or file:///path (ssh: the private key; "
+    help="Where the credential lives: env://VAR, file:///path or vault://… (ssh: the private key; "
     "webhook: the signing secret; api: the bearer token).",
 )
 @click.option("--idempotent", is_flag=True, help="Its deploy may safely run twice.")
@@ -130,6 +130,13 @@ def targets_group() -> None:
 )
 @click.option(
     "--repository", default=None, help="workflow: owner/name (default: the deploying one)."
+)
+@click.option(
+    "--integration",
+    default=None,
+    metavar="NAME",
+    help="workflow: a ci integration (Jenkins, a host's CI) to run it on, instead of --provider; "
+    "--workflow then names its job.",
 )
 @click.option("--command", default=None, metavar="CMD", help="command: what bash runs.")
 def add(
@@ -193,6 +200,8 @@ def _where(row: Target) -> str:
         return f"{connection['user']}@{connection['host']}:{connection.get('port', 22)}"
     if row.type in ("webhook", "api"):
         return f"{connection.get('method', 'POST')} {connection['url']}"
+    if row.type == "workflow" and connection.get("integration"):
+        return f"{connection['workflow']} on integration {connection['integration']}"
     if row.type == "workflow":
         repository = connection.get("repository")
         where = (

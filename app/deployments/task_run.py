@@ -11,6 +11,7 @@ from app.db.models.deployments import DeploymentArtifact, DeploymentJob
 from app.deployments.artifacts.base import Artifact
 from app.deployments.artifacts.secrets import fill, secret_references
 from app.deployments.executors.base import FileToWrite, TargetInfo, TaskRun, Variables
+from app.integrations.ci.service import HubCi
 from app.pipelines.step_context import process_env
 from app.secrets.definitions import Definition, all_definitions
 from app.secrets.masker import Masker
@@ -115,4 +116,5 @@ def build_run(
         provider_name=job.provider,
         default_branch=branch,
         connections=services.connections,
+        ci_systems=HubCi(services.integrations),
     )

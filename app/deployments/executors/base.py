@@ -17,6 +17,7 @@ import httpx
 from app.deployments.targets.spec import Connection
 from providers.base import Provider
 from providers.vocabulary import Repo
+from steps.integrations import CiSystems
 from steps.launchers import Launcher
 
 __all__ = [
@@ -112,6 +113,7 @@ class TaskRun:
     default_branch: Callable[[], Awaitable[str]]  # of the deploying repository
     connections: Any = None  # the process's reusable connections (ssh), by target
     dry_run: bool = False  # noop: say what would be done, touch nothing
+    ci_systems: CiSystems | None = None  # CI integrations (workflow targets with integration)
 
 
 class Executor(Protocol):

@@ -7,11 +7,15 @@ environment, target, commit, digests and params (both JSON), so a workflow decla
 GitLab gets them as the pipeline's variables. The repository is the connection's, else the
 deploying one; the ref the connection's, else that repository's default branch. The run must
 succeed within the task's timeout; a failed or cancelled run fails the task with its URL.
+
+A connection with `integration` starts the build on that CI integration instead (Jenkins: the
+job named by `workflow`, the seven inputs its parameters; a host's CI: in the connection's
+repository, else the integration's), followed with `steps.ci.follow_ci_run`.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 from app.deployments.executors.base import (
     CheckResult,
@@ -25,11 +29,29 @@ from app.deployments.targets.spec import WorkflowConnection
 from providers.base import Provider
 from providers.errors import ProviderError
 from providers.vocabulary import Repo
-from steps.ci import CiFailed, Clock, Sleep, check_succeeded, follow_run, real_clock, real_sleep
+from steps.ci import (
+    CiFailed,
+    Clock,
+    Sleep,
+    check_succeeded,
+    follow_ci_run,
+    follow_run,
+    real_clock,
+    real_sleep,
+)
+from steps.integrations import CiSystems, CiTrigger, IntegrationFailed
 
-__all__ = ["POLL_INTERVAL", "WorkflowExecutor", "executor", "workflow_paths"]
+__all__ = ["POLL_INTERVAL", "IntegrationCheck", "WorkflowExecutor", "executor", "workflow_paths"]
 
 POLL_INTERVAL = 10.0  # seconds between two reads of the run, as the CI steps' default
+
+
+@runtime_checkable
+class IntegrationCheck(Protocol):
+    """CI integrations that can also be tested (the server's): a short message, or
+    IntegrationFailed naming the check that failed."""
+
+    async def check(self, integration: str) -> str: ...
 
 
 class WorkflowExecutor:
@@ -51,6 +73,9 @@ class WorkflowExecutor:
     async def deploy(self, run: TaskRun) -> None:
         connection = _connection(run)
         inputs = workflow_inputs(deploy_payload(run))
+        if connection.integration is not None:
+            await self._deploy_on(run, connection, connection.integration, inputs)
+            return
         repo = _repo(run, connection)
         if run.dry_run:
             at = connection.ref or "its default branch"
@@ -83,6 +108,47 @@ class WorkflowExecutor:
             raise DeployFailed(str(failed)) from None
         run.log(f"CI run {finished.id} succeeded: {finished.url or '(the host gave no URL)'}")
 
+    async def _deploy_on(
+        self,
+        run: TaskRun,
+        connection: WorkflowConnection,
+        integration: str,
+        inputs: dict[str, str],
+    ) -> None:
+        what = f"{connection.workflow} on {integration}"
+        if run.dry_run:
+            run.log(f"dry run: would start {what}")
+            run.log(f"dry run: with the inputs {inputs}")
+            return
+        ci = _ci_systems(run, integration)
+        request = CiTrigger(
+            job=connection.workflow,
+            ref=connection.ref,
+            inputs=inputs,
+            repository=connection.repository,
+        )
+        try:
+            started = await ci.trigger(integration, request)
+        except IntegrationFailed as error:
+            raise DeployFailed(f"could not start {what}: {error}") from None
+        where = f" {started.url}" if started.url else ""
+        run.log(f"started {what}: CI run {started.id}{where}")
+        try:
+            finished = await follow_ci_run(
+                ci,
+                integration,
+                started.id,
+                log=run.log,
+                deadline=self._clock() + run.timeout,
+                poll_interval=self._poll_interval,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+            check_succeeded(finished)
+        except CiFailed as failed:
+            raise DeployFailed(str(failed)) from None
+        run.log(f"CI run {finished.id} succeeded: {finished.url or '(the host gave no URL)'}")
+
     async def run_command(self, run: TaskRun, command: str, variables: Variables) -> int:
         raise NotSupported(
             f"target {run.target.name} is a workflow: it runs no commands (use an http "
@@ -93,6 +159,8 @@ class WorkflowExecutor:
         """The host reads the repository (its default branch), and the workflow file is
         there at the ref the deploy would use."""
         connection = _connection(run)
+        if connection.integration is not None:
+            return CheckResult([await _check_integration(run, connection.integration)])
         repo = _repo(run, connection)
         provider = run.provider(_provider_name(run, connection))
         try:
@@ -139,6 +207,22 @@ async def _ref(run: TaskRun, connection: WorkflowConnection, provider: Provider,
         return await provider.default_branch(repo)
     except ProviderError as error:
         raise DeployFailed(f"cannot read {repo.full_name}'s default branch: {error}") from None
+
+
+def _ci_systems(run: TaskRun, integration: str) -> CiSystems:
+    if run.ci_systems is None:
+        raise DeployFailed(f"integration {integration}: CI integrations are not available here")
+    return run.ci_systems
+
+
+async def _check_integration(run: TaskRun, integration: str) -> tuple[str, bool, str]:
+    """The integration's own test (connectivity, authentication, functionality)."""
+    if not isinstance(run.ci_systems, IntegrationCheck):
+        return ("integration", False, f"integration {integration} cannot be tested here")
+    try:
+        return ("integration", True, await run.ci_systems.check(integration))
+    except IntegrationFailed as error:
+        return ("integration", False, str(error))
 
 
 def _repo(run: TaskRun, connection: WorkflowConnection) -> Repo:

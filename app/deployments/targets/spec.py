@@ -195,13 +195,18 @@ class ApiConnection(_Http):
 
 class WorkflowConnection(_Connection):
     """The host's CI: a workflow (GitLab: the project's pipeline) dispatched with the release
-    as inputs, waited for until it ends. `repository` defaults to the deploying one."""
+    as inputs, waited for until it ends. `repository` defaults to the deploying one.
+
+    With `integration` (a `ci` integration: Jenkins, a host's CI), the build runs there:
+    `workflow` is the Jenkins job (`folder/job`) or the workflow file, the release its
+    parameters; `repository` defaults to the integration's own."""
 
     type: Literal["workflow"] = "workflow"
     provider: Literal["github", "gitlab", "gitea", "forgejo"] | None = None
     repository: str | None = None
     workflow: Annotated[str, Field(min_length=1, max_length=200)]
     ref: Annotated[str, Field(min_length=1, max_length=255)] | None = None  # default branch
+    integration: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
     @field_validator("repository")
     @classmethod
@@ -209,6 +214,15 @@ class WorkflowConnection(_Connection):
         if value is not None and not _REPO_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not owner/name")
         return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> WorkflowConnection:
+        if self.integration is not None and self.provider is not None:
+            raise ValueError(
+                "give provider (a Git host Shipyard is configured for) or integration (a "
+                "registered CI integration), not both"
+            )
+        return self
 
 
 class CommandConnection(_Connection):

@@ -15,6 +15,7 @@ from app.db.models.deployments import Target
 from app.deployments.executors.base import CheckResult, DeployFailed, TaskRun
 from app.deployments.executors.registry import executor_for
 from app.deployments.targets.store import target_info
+from app.integrations.ci.service import HubCi
 from app.pipelines.step_context import process_env
 from app.services import Services
 from providers.vocabulary import Repo
@@ -55,7 +56,7 @@ def _repository(row: Target) -> tuple[str, Repo]:
     if literal is not None:
         host = connection.get("provider") or literal[0]
         return host or _DEFAULT_HOST, Repo(literal[1])
-    if row.type == "workflow":
+    if row.type == "workflow" and not connection.get("integration"):
         raise CannotTest(
             f"workflow target {row.name} dispatches in the deploying repository, and its "
             f"repositories ({', '.join(row.repositories)}) are all globs: there is no one "
@@ -110,6 +111,7 @@ async def test_target(
         repo=repo,
         provider_name=provider_name,
         default_branch=lambda: services.providers(provider_name, None).default_branch(repo),
+        ci_systems=HubCi(services.integrations),
     )
     try:
         async with asyncio.timeout(TEST_TIMEOUT):

@@ -38,6 +38,7 @@ TARGETS: dict[str, list[str]] = {
     "web-flow": ["--type", "workflow", "--workflow", "deploy.yml", "--ref", "main",
                  "--provider", "gitlab", "--repository", "acme/deploy"],
     "web-cmd": ["--type", "command", "--command", "./deploy.sh production"],
+    "web-jenkins": ["--type", "workflow", "--workflow", "web/deploy", "--integration", "jenkins"],
 }  # fmt: skip
 SHOWN: dict[str, list[str]] = {
     "web-ssh": ["type: ssh", "where: deploy@web-1.example.com:2222", "host: web-1.example.com",
@@ -53,6 +54,8 @@ SHOWN: dict[str, list[str]] = {
                  "credential: (none)"],
     "web-cmd": ["type: command", "where: $ ./deploy.sh production",
                 "command: ./deploy.sh production"],
+    "web-jenkins": ["where: web/deploy on integration jenkins", "workflow: web/deploy",
+                    "integration: jenkins"],
 }  # fmt: skip
 
 
@@ -214,8 +217,6 @@ async def test_a_flag_of_another_type_is_refused(
         (["--type", "command"], "--command: Field required"),
         (["--type", "command", "--command", "true", "--credential", "hunter2-literal"],
          "--credential: a secret must be a reference, env://VAR, file:///absolute/path"),
-        (["--type", "command", "--command", "true", "--credential", "vault://v/deploy#key"],
-         "vault:// comes with the integration hub"),
         (["--type", "command", "--command", "true", "--credential", "env://GITHUB_TOKEN"],
          "env://GITHUB_TOKEN is one of Shipyard's own settings"),
         (["--type", "api", "--url", "https://x.example.com", "--credential", "env://S",
