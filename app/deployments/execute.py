@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +18,15 @@ from app.db.models.deployments import DeploymentJob, DeploymentTask, TaskKind, T
 from app.deployments import jobs, tasks
 from app.deployments.executors.base import DeployFailed, Executor, FileToWrite, TaskRun, Variables
 from app.deployments.executors.registry import executor_for
-from app.deployments.health import bake, verify
+from app.deployments.health import QueryMetrics, bake, bake_length, verify
 from app.deployments.snapshot import JobSpec, ReleaseView
 from app.deployments.strategies import Wave
 from app.deployments.task_run import build_run, files_of
 from app.deployments.variables import task_variables
 from app.environments.config import BlueGreen
+from app.integrations.connector import Connector
+from app.integrations.errors import IntegrationError
+from app.integrations.metrics import MetricsSource, Sample
 from app.secrets.masker import Masker
 from app.services import Services
 from app.work.heartbeat import Fenced
@@ -160,6 +163,22 @@ def _commands(
     return run_command
 
 
+def _metrics(work: TaskWork) -> QueryMetrics:
+    """A prometheus check's query, asked of its `metrics` integration through the hub."""
+    hub = work.services.integrations
+    repository = (work.job.provider, work.job.repository)
+
+    async def query(integration: str, promql: str) -> Sequence[Sample]:
+        async def ask(connector: Connector) -> Sequence[Sample]:
+            if not isinstance(connector, MetricsSource):
+                raise IntegrationError("INVALID_CONFIG", "answers no metrics queries")
+            return await connector.query(promql)
+
+        return await hub.call(integration, ask, type="metrics", for_repository=repository)
+
+    return query
+
+
 def _values(work: TaskWork, release: ReleaseView) -> dict[str, Any]:
     return {"environment": work.job.environment, "release": {"name": release.name}}
 
@@ -182,6 +201,7 @@ async def _verify(
         run_command=_commands(work, target, executor, run, variables),
         log=work.log,
         values=_values(work, release),
+        query_metrics=_metrics(work),
     )
 
 
@@ -190,6 +210,7 @@ async def _bake(work: TaskWork) -> None:
     first attempt, so a take-over bakes only what is left)."""
     wave = work.wave
     seconds = wave.bake_seconds if wave and wave.bake_seconds else 0.0
+    seconds = bake_length(work.spec.environment.health, seconds)  # a prometheus `for`
     until = work.task.recorded.get("bake_until")
     if not isinstance(until, int | float):
         until = time.time() + seconds
@@ -215,6 +236,7 @@ async def _bake(work: TaskWork) -> None:
                 run_command=_commands(work, target, executor, run, variables),
                 log=work.log,
                 values=_values(work, work.spec.release),
+                query_metrics=_metrics(work),
             )
         )
     await asyncio.gather(*checks)
