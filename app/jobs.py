@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app import metrics
 from app.features import JOBS
+from app.logs import clear_log_context
 from app.services import JobBody, Services
 from jobqueue.base import QueueFunction
 
@@ -20,7 +22,9 @@ def queue_function(name: str, body: JobBody) -> QueueFunction:
 
     async def job(ctx: Mapping[str, Any], *ids: int | str) -> object:
         services: Services = ctx[SERVICES]
-        return await body(services, int(ctx.get("job_try", 1)), *ids)
+        clear_log_context()  # a job's lines carry what it binds, not what its enqueuer had
+        with metrics.job_timer(name):
+            return await body(services, int(ctx.get("job_try", 1)), *ids)
 
     job.__name__ = job.__qualname__ = name
     return job

@@ -107,6 +107,19 @@ class ArqQueue:
             self._down_until = time.monotonic() + self._pause
             raise QueueUnavailable(f"Redis is unreachable: {error}") from error
 
+    async def depth(self) -> dict[str, int]:
+        """Jobs on each of this installation's queues: waiting, deferred or running (arq keeps
+        a job in its queue's sorted set until it ends)."""
+        if time.monotonic() < self._down_until:
+            raise QueueUnavailable("Redis failed moments ago")
+        names = dict.fromkeys([self._queue_name, *self._routes.values()])
+        try:
+            async with asyncio.timeout(self._timeout):
+                pool = await self._connection()
+                return {name: int(await pool.zcard(queue_key(name))) for name in names}
+        except (RedisError, OSError, TimeoutError) as error:
+            raise QueueUnavailable(f"Redis did not answer: {error!r}") from error
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()

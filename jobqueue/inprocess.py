@@ -76,6 +76,10 @@ class InProcessQueue:
     async def ping(self) -> None:
         return None
 
+    async def depth(self) -> dict[str, int]:
+        """Jobs held: waiting for a slot or their start, or running."""
+        return {"in-process": len(self._running)}
+
     async def join(self) -> None:
         """Wait until every job enqueued so far has finished (tests, shutdown)."""
         while self._running:

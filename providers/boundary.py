@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from providers.errors import TransportError, error_for_response
+from providers.http import OBSERVER
 from providers.mask import Mask
 from providers.retry import RetryPolicy, with_retries
 
@@ -76,9 +77,11 @@ class Boundary:
         try:
             status, answer_headers, content = await request(method, url, headers, body)
         except self.transport_errors as error:
+            OBSERVER.answered(self.host, None)
             # `from None`: the failure carries the request, and with it the credential.
             detail = self.masked(f"{type(error).__name__}: {error}")
             raise TransportError(self.host, method, path, detail=detail) from None
+        OBSERVER.answered(self.host, status)
         if 200 <= status < 300:
             return status, answer_headers, content
         lowered = {name.lower(): value for name, value in answer_headers.items()}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from providers.errors import ProviderError, RateLimited
+from providers.http import OBSERVER
 
 T = TypeVar("T")
 
@@ -58,5 +59,7 @@ async def with_retries(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) ->
             wait = policy.delay(error, attempt)
             if wait is None:
                 raise
+            if isinstance(error, RateLimited):
+                OBSERVER.waited(error.host, wait)
         await policy.sleep(wait)
         attempt += 1

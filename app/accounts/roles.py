@@ -21,6 +21,7 @@ __all__ = [
     "ADMIN",
     "HOSTS",
     "MAX_EXPIRY",
+    "METRICS_READER",
     "RESOURCES",
     "ROLES",
     "InvalidAccount",
@@ -33,12 +34,22 @@ __all__ = [
 ]
 
 ADMIN = "admin"
-RESOURCES = ("releases", "builds", "deployments", "service-accounts", "targets")
+METRICS_READER = "metrics-reader"
+RESOURCES = (
+    "releases",
+    "builds",
+    "deployments",
+    "service-accounts",
+    "targets",
+    "integrations",
+    "metrics",  # only `read` means anything: scraping /metrics
+)
 ACTIONS = ("read", "create", "delete")
 HOSTS = ("github", "gitlab", "gitea", "forgejo")
 MAX_EXPIRY = timedelta(days=3650)
-# Only an admin manages accounts and deploy targets: no extra permission hands these out.
-_ADMIN_ONLY = ("service-accounts", "targets")
+# Only an admin manages accounts, deploy targets and integrations: no extra permission hands
+# these out.
+_ADMIN_ONLY = ("service-accounts", "targets", "integrations")
 
 
 class InvalidAccount(ValueError):
@@ -82,6 +93,8 @@ ROLES: Mapping[str, frozenset[Permission]] = {
             Permission("deployments", "read"),
         }
     ),
+    # Prometheus' account: reads no repository's anything, so it needs no repositories.
+    METRICS_READER: frozenset({Permission("metrics", "read")}),
 }
 
 
@@ -121,12 +134,14 @@ def permissions_of(
 
 
 def check_repositories(roles: Iterable[str], repositories: Iterable[str]) -> tuple[str, ...]:
-    """The scope, validated: globs, each `glob` or `host:glob`; required unless admin."""
+    """The scope, validated: globs, each `glob` or `host:glob`; required unless admin (or
+    only metrics-reader)."""
     globs = tuple(repositories)
-    if not globs and ADMIN not in set(roles):
+    named = set(roles)
+    if not globs and ADMIN not in named and not (named and named <= {METRICS_READER}):
         raise InvalidAccount(
-            "repositories are required for every role but admin: give globs such as acme/* "
-            "or gitlab:group/**"
+            "repositories are required for every role but admin (and metrics-reader): give "
+            "globs such as acme/* or gitlab:group/**"
         )
     for glob in globs:
         host, colon, pattern = glob.partition(":")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app import metrics
 from app.access.commands import comment_author
 from app.access.roles import parse_role
 from app.chatops.authorise import refusal
@@ -176,6 +177,7 @@ async def _send(
     reply: Reply,
 ) -> dict[str, Any]:
     await send_reply(client, repo, number, comment_id, reply)
+    metrics.chatops_command(command.name if command is not None else None, reply.reaction)
     return {
         "command": command.name if command is not None else None,
         "reaction": str(reply.reaction),

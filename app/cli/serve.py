@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from app.cli.support import load_settings, require_migrated
 from app.logs import configure_logging
+from app.metrics import MULTIPROC_VARIABLE, counted_process, multiprocess_dir
+from app.settings import Settings
 
-__all__ = ["serve", "worker"]
+__all__ = ["serve", "share_metrics", "worker"]
 
 APP_FACTORY = "app.main:serve_app"  # by name: uvicorn imports it in each of its processes
 
@@ -39,8 +44,10 @@ def serve(host: str | None, port: int | None, workers: int, access_log: bool | N
             "REDIS_URL (and run `shipyard worker`), or serve with one process.",
             param_hint="'--workers'",
         )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     require_migrated(settings)
+    if workers > 1:
+        share_metrics(settings)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -64,9 +71,33 @@ def worker(intake: bool) -> None:
     from app.worker import create_worker
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     require_migrated(settings)
     try:
-        create_worker(settings, intake=intake).run()
+        with counted_process(settings):
+            create_worker(settings, intake=intake).run()
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
+
+
+def share_metrics(settings: Settings) -> Path:
+    """The web processes add up their metrics in PROMETHEUS_MULTIPROC_DIR: as set, or (unset)
+    a directory of SHIPYARD_DATA_DIR's emptied of an earlier run's numbers. Set here, before
+    the processes start and import prometheus-client, which reads it then."""
+    given = multiprocess_dir(settings)
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)  # shared with others: left as it is
+        return given
+    directory = Path(settings.data_dir).resolve() / "metrics"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot prepare {directory} for the web processes' metrics "
+            f"({error.strerror or type(error).__name__}); set SHIPYARD_DATA_DIR to a writable "
+            f"directory, or {MULTIPROC_VARIABLE} to one for the metrics"
+        ) from None
+    os.environ[MULTIPROC_VARIABLE] = str(directory)
+    return directory

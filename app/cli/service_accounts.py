@@ -64,7 +64,7 @@ def _fields(account: ServiceAccount, now: datetime) -> dict[str, Any]:
     "roles",
     multiple=True,
     required=True,
-    help="admin, release-creator, deployer or viewer; repeat for more.",
+    help="admin, release-creator, deployer, viewer or metrics-reader; repeat for more.",
 )
 @click.option(
     "--repos",
@@ -72,7 +72,7 @@ def _fields(account: ServiceAccount, now: datetime) -> dict[str, Any]:
     multiple=True,
     metavar="GLOB",
     help="A repository it may act on: acme/* (any host) or gitlab:group/**; repeat for more. "
-    "Required for every role but admin.",
+    "Required for every role but admin and metrics-reader.",
 )
 @click.option(
     "--permission",

@@ -48,6 +48,7 @@ from app.deployments.strategies import Wave
 from app.deployments.supervise import supervise
 from app.deployments.task_run import job_workspaces
 from app.environments.config import BlueGreen
+from app.logs import bind
 from app.releases import store as releases
 from app.services import Services
 from app.work.attempts import hold_attempt
@@ -93,6 +94,7 @@ async def run_deployment_task(services: Services, _attempt: int, task_id: int) -
 
 
 async def _advance_job(services: Services, job_id: int) -> str:
+    bind(deployment=job_id, task=None)
     sessions = services.sessions
     job = await jobs.get_job(sessions, job_id)
     if job is None:
@@ -362,6 +364,7 @@ async def _attempt_task(services: Services, task_id: int) -> str:
     if claimed is None:
         return "skipped: not ready"
     job, task = claimed
+    bind(deployment=job.id, task=task_id)
     if job.cancel_requested or job.state not in (JobState.RUNNING, JobState.ROLLING_BACK):
         await _finish(services, job, task, TaskState.CANCELLED, "the deployment was cancelled")
         return "cancelled"

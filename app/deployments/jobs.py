@@ -18,6 +18,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from app import metrics
 from app.db.engine import SessionFactory
 from app.db.models.base import utcnow
 from app.db.models.deployments import (
@@ -33,6 +34,7 @@ from app.deployments.artifacts.base import Artifact
 from app.deployments.states import JOB_MOVES
 
 __all__ = [
+    "JOB_STRATEGY",
     "NewJob",
     "add_approval",
     "approvals_of",
@@ -40,6 +42,7 @@ __all__ = [
     "create_job",
     "env_slot",
     "get_job",
+    "job_strategy",
     "last_completed",
     "list_jobs",
     "mark_reported",
@@ -57,6 +60,17 @@ __all__ = [
 def env_slot(provider: str, repository: str, environment: str) -> str:
     """What `env_slot` holds while a job has the environment."""
     return f"{provider}:{repository}:{environment}"
+
+
+def job_strategy(job: Any = DeploymentJob) -> Any:
+    """A job's strategy as SQL (of `job`, the table or an alias of it): the statements that
+    move jobs and tasks return it, and the metrics count moves by strategy."""
+    return func.coalesce(
+        col(job.spec)[("environment", "strategy", "type")].as_string(), metrics.DEFAULT_STRATEGY
+    )
+
+
+JOB_STRATEGY = job_strategy()
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,9 @@ async def create_job(sessions: SessionFactory, new: NewJob) -> DeploymentJob:
     async with sessions() as session:
         session.add(job)
         await session.commit()
+        metrics.deployment_moved(state, metrics.strategy_of(new.spec))
+        if new.kind == JobKind.ROLLBACK:
+            metrics.rollback_begun("requested")
         return job
 
 
@@ -126,9 +143,12 @@ async def move_job(sessions: SessionFactory, job_id: int, target: JobState, **va
                 col(DeploymentJob.state).in_(JOB_MOVES.sources(target)),
             )
             .values(state=target, updated_at=utcnow(), **values)
+            .returning(JOB_STRATEGY)
         )
+        moved = result.scalar_one_or_none()  # the job's strategy, if this call moved it
         await session.commit()
-        return bool(result.rowcount == 1)
+        metrics.deployment_moved(target, moved, int(moved is not None))
+        return moved is not None
 
 
 async def touch_job(sessions: SessionFactory, job_id: int, **values: Any) -> None:
@@ -169,9 +189,12 @@ async def take_turn(sessions: SessionFactory, job: DeploymentJob) -> bool:
                     col(DeploymentJob.id) == oldest,
                 )
                 .values(state=JobState.PENDING, env_slot=slot, updated_at=utcnow())
+                .returning(JOB_STRATEGY)
             )
+            moved = result.scalar_one_or_none()  # the job's strategy, if this call moved it
             await session.commit()
-            return bool(result.rowcount == 1)
+            metrics.deployment_moved(JobState.PENDING, moved, int(moved is not None))
+            return moved is not None
     except IntegrityError:
         return False  # another job holds the environment
 

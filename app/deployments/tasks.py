@@ -16,9 +16,10 @@ from typing import Any, cast
 
 from sqlalchemy import select as sql_select
 from sqlalchemy import update
-from sqlalchemy.orm import QueryableAttribute, defer
+from sqlalchemy.orm import QueryableAttribute, aliased, defer
 from sqlmodel import col, select
 
+from app import metrics
 from app.db.engine import SessionFactory
 from app.db.models.base import utcnow
 from app.db.models.deployments import (
@@ -28,6 +29,7 @@ from app.db.models.deployments import (
     TaskKind,
     TaskState,
 )
+from app.deployments.jobs import job_strategy
 from app.deployments.progress import TaskView
 from app.deployments.states import TASK_MOVES
 from app.work.heartbeat import Beat
@@ -52,6 +54,13 @@ __all__ = [
     "start_tasks",
 ]
 
+# Each task's deployment strategy, read by the statement that moves it (for the metrics).
+_JOB = aliased(DeploymentJob)
+_STRATEGY = (
+    sql_select(job_strategy(_JOB))
+    .where(col(_JOB.id) == col(DeploymentTask.job_id))
+    .scalar_subquery()
+)
 TASKS = LeasedWork(
     DeploymentTask,
     pending=TaskState.QUEUED,
@@ -98,6 +107,7 @@ async def plan_once(
         session.add(job)
         _add(session, job_id, 0, new)
         await session.commit()
+        metrics.tasks_moved(TaskState.PENDING, [metrics.strategy_of(job.spec)] * len(new))
         return True
 
 
@@ -149,6 +159,9 @@ async def begin_rollback(
         session.add(job)
         _add(session, job_id, 0 if last is None else last + 1, new)
         await session.commit()
+        metrics.deployment_moved(JobState.ROLLING_BACK, metrics.strategy_of(job.spec))
+        metrics.tasks_moved(TaskState.PENDING, [metrics.strategy_of(job.spec)] * len(new))
+        metrics.rollback_begun("automatic")
         return True
 
 
@@ -268,8 +281,11 @@ async def _move(session: Any, task_ids: Sequence[int], target: TaskState, **valu
             col(DeploymentTask.state).in_(TASK_MOVES.sources(target)),
         )
         .values(state=target, **values)
+        .returning(_STRATEGY)
     )
-    return int(result.rowcount)
+    strategies = result.scalars().all()  # of each task moved
+    metrics.tasks_moved(target, strategies)
+    return len(strategies)
 
 
 async def claim_task(
@@ -281,10 +297,13 @@ async def claim_task(
     or it has ended. One transaction."""
     claim = TASKS.claim(task_id, lease=lease, now=utcnow(), owner=owner)
     async with sessions() as session:
-        returning = claim.returning(DeploymentTask).execution_options(populate_existing=True)
-        task = (await session.exec(returning)).scalar_one_or_none()
+        returning = claim.returning(DeploymentTask, _STRATEGY).execution_options(
+            populate_existing=True
+        )
+        task, strategy = (await session.exec(returning)).one_or_none() or (None, None)
         job = await _job_row(session, task.job_id, spec=False) if task is not None else None
         await session.commit()
+        metrics.tasks_moved(TaskState.DISPATCHED, [strategy] if task is not None else [])
         return None if task is None or job is None else (job, task)
 
 
@@ -375,10 +394,14 @@ async def enter(
     async with sessions() as session:
         connection = await session.connection()
         held = await connection.execute(
-            TASKS.beat(task_id, now=utcnow(), attempt=attempt, owner=owner, state=state)
+            TASKS.beat(task_id, now=utcnow(), attempt=attempt, owner=owner, state=state).returning(
+                _STRATEGY
+            )
         )
+        strategies = held.scalars().all()
         await session.commit()
-        return bool(held.rowcount == 1)
+        metrics.tasks_moved(state, strategies)
+        return len(strategies) == 1
 
 
 async def start_tasks(sessions: SessionFactory, task_ids: Sequence[int]) -> list[int]:
@@ -395,8 +418,10 @@ async def start_tasks(sessions: SessionFactory, task_ids: Sequence[int]) -> list
                 col(DeploymentTask.state) == TaskState.PENDING,
             )
             .values(state=TaskState.QUEUED)
-            .returning(col(DeploymentTask.id))
+            .returning(col(DeploymentTask.id), _STRATEGY)
         )
-        ids = set(moved.scalars().all())
+        rows = moved.all()
+        ids = {row[0] for row in rows}
         await session.commit()
+    metrics.tasks_moved(TaskState.QUEUED, [row[1] for row in rows])
     return [task_id for task_id in task_ids if task_id in ids]

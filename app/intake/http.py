@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import metrics
 from app.db.engine import SessionFactory
 from app.db.models.deliveries import DeliveryStatus
 from app.intake import registry, store
@@ -154,13 +156,16 @@ async def receive_webhook(request: Request) -> JSONResponse:
     if stored.duplicate:
         if not (stored.status == DeliveryStatus.FAILED and await _redeliver(services, stored.id)):
             log.info("duplicate delivery acknowledged")
-            return JSONResponse(
-                {**answer, "status": "duplicate", "duplicate": True}, status_code=200
-            )
-        return JSONResponse({**answer, "status": "queued"}, status_code=202)
+            return _accepted(answer, "duplicate", 200, duplicate=True)
+        return _accepted(answer, "queued", 202)
     if is_ping:
-        return JSONResponse({**answer, "status": "pong"}, status_code=200)
-    return JSONResponse({**answer, "status": "queued" if written.queued else "stored"}, 202)
+        return _accepted(answer, "pong", 200)
+    return _accepted(answer, "queued" if written.queued else "stored", 202)
+
+
+def _accepted(answer: dict[str, str], status: str, code: int, **more: object) -> JSONResponse:
+    metrics.delivery_received(answer["provider"], answer["event"], status)
+    return JSONResponse({**answer, "status": status, **more}, status_code=code)
 
 
 async def receive_registry(request: Request) -> JSONResponse:
@@ -200,6 +205,7 @@ async def receive_registry(request: Request) -> JSONResponse:
         deliveries.append(
             {"delivery_id": event.delivery_id, "status": await _status(services, each)}
         )
+        metrics.delivery_received(registry.PROVIDER, event.action, deliveries[-1]["status"])
     fresh = any(each["status"] != "duplicate" for each in deliveries)
     answer = {"provider": registry.PROVIDER, "deliveries": deliveries}
     return JSONResponse(answer, status_code=202 if fresh else 200)
@@ -245,11 +251,14 @@ class WebhooksFirst:
             await self.app(scope, receive, send)
             return
         scope["path_params"] = {"provider": provider}
+        started = time.perf_counter()
         try:
             response = await receive_webhook(Request(scope, receive))
         except Exception as error:
             log.error("unhandled error: %s", type(error).__name__, exc_info=error)
             response = _error(500, "internal error; it has been logged")
+        if provider in WEBHOOKS or provider == registry.PROVIDER:
+            metrics.intake_answered(provider, response.status_code, started)
         await response(scope, receive, send)
 
 

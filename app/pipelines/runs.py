@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 
+from app import metrics
 from app.db.engine import SessionFactory
 from app.db.models.base import utcnow
 from app.db.models.pipelines import PipelineRun, RunState, StepRun, StepState
@@ -121,17 +122,20 @@ async def _create_run(sessions: SessionFactory, new: NewRun) -> Created:
         if superseded:
             await _request_cancel(session, superseded, "superseded by a newer run")
         await session.commit()
+        metrics.run_moved(RunState.QUEUED)
+        metrics.step_moved(StepState.PENDING, len(new.steps))
         return Created(run.id, superseded)
 
 
 async def _request_cancel(session: Any, run_ids: Sequence[int], reason: str) -> None:
     """Mark the runs cancelled; pending steps stop now, running ones at their next heartbeat."""
     now = utcnow()
-    await session.exec(
+    cancelled = await session.exec(
         update(PipelineRun)
         .where(col(PipelineRun.id).in_(run_ids), col(PipelineRun.state).in_(LIVE_RUN_STATES))
         .values(cancel_requested=True, state=RunState.CANCELLED, error=reason, finished_at=now)
     )
+    metrics.run_moved(RunState.CANCELLED, cancelled.rowcount)
     await session.exec(
         update(StepRun)
         .where(col(StepRun.run_id).in_(run_ids), col(StepRun.state) == StepState.PENDING)
@@ -165,6 +169,7 @@ async def move_run(sessions: SessionFactory, run_id: int, target: RunState, **va
             .values(state=target, **values)
         )
         await session.commit()
+        metrics.run_moved(target, result.rowcount)
         return bool(result.rowcount == 1)
 
 
@@ -184,6 +189,7 @@ async def _move_step(session: Any, step_id: int, target: StepState, **values: An
         .where(col(StepRun.id) == step_id, col(StepRun.state).in_(STEP_MOVES.sources(target)))
         .values(state=target, **values)
     )
+    metrics.step_moved(target, result.rowcount)
     return bool(result.rowcount == 1)
 
 
@@ -254,11 +260,13 @@ async def claim_step(
             await session.commit()
             if step is None:
                 return None
+            metrics.step_moved(StepState.RUNNING)
             return Loaded(known.run, [step if s.id == step_id else s for s in known.steps])
         claimed = await session.exec(claim.returning(col(StepRun.run_id)))
         run_id = claimed.scalar_one_or_none()
         loaded = await _load(session, run_id) if run_id is not None else None
         await session.commit()
+        metrics.step_moved(StepState.RUNNING, int(loaded is not None))
         return loaded
 
 
@@ -299,6 +307,7 @@ async def finish_step(
             returning = claim.returning(StepRun).execution_options(populate_existing=True)
             step = (await session.exec(returning)).scalar_one_or_none()
             if step is not None:
+                metrics.step_moved(StepState.RUNNING)
                 steps = [step if s.id == picked else s for s in loaded.steps]
                 loaded = Loaded(loaded.run, steps, claimed=picked)
         await session.commit()

@@ -30,8 +30,10 @@ from app.db.models.base import as_utc
 
 __all__ = ["operations"]
 
-Role = Literal["admin", "release-creator", "deployer", "viewer"]
-Resource = Literal["releases", "builds", "deployments", "service-accounts", "targets"]
+Role = Literal["admin", "release-creator", "deployer", "viewer", "metrics-reader"]
+Resource = Literal[
+    "releases", "builds", "deployments", "service-accounts", "targets", "integrations", "metrics"
+]
 Action = Literal["read", "create", "delete"]
 assert set(Resource.__args__) == set(RESOURCES)  # type: ignore[attr-defined]
 assert set(Action.__args__) == set(ACTIONS)  # type: ignore[attr-defined]

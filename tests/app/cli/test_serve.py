@@ -73,6 +73,7 @@ async def test_several_web_processes_share_the_port_with_redis(
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     settings = {"DATABASE_URL": migrated, "REDIS_URL": redis_url, **SECRETS}
+    settings["SHIPYARD_DATA_DIR"] = str(tmp_path)  # the processes' metrics are kept there
     with shipyard("serve", "--port", str(port), "--workers", "2", env=settings, log=log):
 
         async def both_started() -> bool:
