@@ -18,6 +18,7 @@ from app.environments.config import ENVIRONMENTS, environment_problems
 from app.intake import processing
 from app.intake.queueing import PROCESS_DELIVERIES
 from app.intake.recovery import requeue_deliveries
+from app.integrations import monitor
 from app.pipelines import engine
 from app.pipelines import routing as pipelines_routing
 from app.pipelines.config import PIPELINES
@@ -56,6 +57,7 @@ JOBS: Mapping[str, JobBody] = {
     FINISH_RELEASE: finish_release,
     ADVANCE_DEPLOYMENT: deployments.advance_deployment,
     RUN_DEPLOYMENT_TASK: deployments.run_deployment_task,
+    monitor.CHECK_INTEGRATION: monitor.check_integration,
 }
 
 # What recovery asks, in order, for work the queue lost.
@@ -65,6 +67,7 @@ RECOVERY: tuple[StaleWork, ...] = (
     recover_releases,
     recover_deployments,
     chatops_waiting.advance_waiting_deploys,
+    monitor.schedule_due_checks,
 )
 
 

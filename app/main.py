@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
-from app import api, health
+from app import api, health, metrics, scrape
 from app.api.v1.errors import error_response as api_error_response
 from app.intake import http as intake
 from app.intake.writer import open_writer
@@ -25,6 +25,7 @@ from app.web import (
     deployment_events,
     deployments,
     environments,
+    integrations,
     locks,
     pages,
     releases,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with (
         open_services(app.state.settings) as services,
+        _counted(app.state.settings),
         open_writer(services.settings, services.queue) as writer,
     ):
         app.state.services = services
@@ -55,6 +57,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+
+
+@contextlib.asynccontextmanager
+async def _counted(settings: Settings) -> AsyncIterator[None]:
+    with metrics.counted_process(settings):
+        yield
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -86,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *intake.routes,
             *health.routes,
+            *scrape.routes,
             *pages.routes,
             *releases.routes,
             *deployments.routes,
@@ -93,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *deployment_events.routes,
             *environments.routes,
             *locks.routes,
+            *integrations.routes,
             *sign_in.routes,
             Mount(api.PREFIX, routes=api.routes),
         ],
@@ -107,5 +117,5 @@ def serve_app() -> Starlette:
     """The application as `shipyard serve` runs it, in each of its processes: settings from the
     environment, logging set up (uvicorn starts extra processes afresh, by this name)."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

@@ -1,5 +1,6 @@
 """`shipyard config check`: the repository's `.shipyard.yml`, with the messages a commit
-status would show."""
+status would show; and `shipyard config integrations …`, the documents' spelling of
+`shipyard integrations …`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.integrations import integrations_group
 from app.cli.support import echo, load_settings, with_database
 
 __all__ = ["config_group"]
@@ -14,7 +16,10 @@ __all__ = ["config_group"]
 
 @click.group("config")
 def config_group() -> None:
-    """The repository's .shipyard.yml."""
+    """The repository's .shipyard.yml; the server's integrations."""
+
+
+config_group.add_command(integrations_group)
 
 
 @config_group.command("check")

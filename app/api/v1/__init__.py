@@ -1,13 +1,21 @@
 """Version 1 of the REST API, for CI systems: releases, CI build reports, deployments, service
-accounts and deploy targets, with its OpenAPI document. One module per resource, each with its
-`operations`; they are served behind `ApiEdge` (the 1 MB limit and the API's error shape),
-which nothing outside `/api/v1` passes through."""
+accounts, deploy targets and integrations, with its OpenAPI document. One module per resource,
+each with its `operations`; they are served behind `ApiEdge` (the 1 MB limit and the API's
+error shape), which nothing outside `/api/v1` passes through."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Router
 
-from app.api.v1 import ci_events, deployments, locks, releases, service_accounts, targets
+from app.api.v1 import (
+    ci_events,
+    deployments,
+    integrations,
+    locks,
+    releases,
+    service_accounts,
+    targets,
+)
 from app.api.v1.edge import ApiEdge
 from app.api.v1.openapi import openapi_operation
 from app.api.v1.operations import Operation, routes_of
@@ -26,6 +34,7 @@ operations: list[Operation] = [
     *service_accounts.operations,
     *targets.operations,
     *locks.operations,
+    *integrations.operations,
     openapi_operation(_operations),
 ]
 

@@ -20,6 +20,7 @@ __all__ = ["OPENAPI_PATH", "OpenApiDocument", "openapi_document", "openapi_opera
 OPENAPI_PATH = "/openapi.json"
 REF = "#/components/schemas/{model}"
 _SECURITY = "serviceAccountToken"
+NO_CONTENT = 204  # an answer without a body: no content is described
 
 
 _Refs = Mapping[tuple[Any, JsonSchemaMode], Any]
@@ -80,7 +81,9 @@ def _operation(operation: Operation, refs: _Refs, query: _Queries) -> dict[str, 
         "tags": [operation.tag],
         "security": [{_SECURITY: []}] if operation.authenticated else [],
         "responses": {
-            str(status): {
+            str(status): {"description": description}
+            if status == NO_CONTENT
+            else {
                 "description": description,
                 "content": {
                     "application/json": {

@@ -37,7 +37,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     path_ids: tuple[str, ...] = ()  # integer path parameters
-    path_names: tuple[str, ...] = ()  # name path parameters (letters, digits, '-', '_')
+    path_names: tuple[str, ...] = ()  # name path parameters (letters, digits, '-', '_', '.')
     authenticated: bool = True
     description: str = ""
     errors: Mapping[int, str] = field(default_factory=dict)  # status → description
@@ -99,7 +99,9 @@ def _ids_in_range(names: tuple[str, ...], endpoint: Endpoint) -> Endpoint:
     return checked
 
 
-NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+# Letters, digits, '-', '_' and '.' (integration names: registry.example.com), never first:
+# no name is a path's `.` or `..`.
+NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
 
 
 def _names_well_formed(names: tuple[str, ...], endpoint: Endpoint) -> Endpoint:
