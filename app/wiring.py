@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from pydantic import SecretStr
 
+from app import metrics
 from app.access.allowlist import RepoAllowlist
 from app.access.permissions import PermissionCache
 from app.db.engine import SessionFactory, create_engine, session_factory
@@ -25,12 +26,13 @@ from app.intake.queueing import PROCESS_DELIVERIES
 from app.integrations.breaker import BreakerPolicy, Breakers
 from app.integrations.catalogue import catalogue
 from app.integrations.hub import Hub
+from app.integrations.secrets.source import vault_reader
 from app.jobs import SERVICES, queue_functions
 from app.logs import masking_logs
 from app.repo_config.cache import ConfigCache
 from app.secrets.definitions import forbidden_paths, forbidden_variables
 from app.secrets.masker import Masker
-from app.secrets.resolvers import Secrets
+from app.secrets.resolvers import Secrets, VaultSource
 from app.services import ProviderFactory, ProviderPool, Services
 from app.settings import Settings
 from jobqueue.arq_queue import ArqQueue, redis_settings
@@ -39,9 +41,10 @@ from jobqueue.inprocess import InProcessQueue
 from providers.gitea import GiteaConfig
 from providers.github import GitHubConfig
 from providers.gitlab import GitLabConfig
-from providers.http import tls_context
+from providers.http import observe_host_calls, tls_context
 from providers.registry import HostConfigs
 from steps.sandbox import SandboxPolicy, find_tools
+from steps.secret_refs import is_reference
 
 __all__ = [
     "SettingsError",
@@ -78,6 +81,7 @@ async def open_services(
         await ensure_migrated(engine)
         mask = process_mask(settings)
         stack.enter_context(masking_logs(mask))
+        observe_host_calls(metrics.host_answered, metrics.rate_limit_waited)
         if providers is None:
             pool = ProviderPool(host_configs(settings, mask))
             stack.push_async_callback(pool.aclose)
@@ -89,11 +93,13 @@ async def open_services(
         if queue is None:
             queue = build_queue(settings)
             stack.push_async_callback(queue.close)  # first to close: running jobs finish
+        vault = VaultSource()  # bound to the hub below, which is built on these secrets
         secrets = Secrets.from_environ(
             settings.environ,
             own=mask,
             forbidden_variables=forbidden_variables(settings),
             forbidden_paths=forbidden_paths(settings),
+            vault=vault,
         )
         sessions = session_factory(engine)
         services = Services(
@@ -113,6 +119,7 @@ async def open_services(
             connections=connections,
             integrations=integration_hub(settings, sessions, http, secrets, mask),
         )
+        vault.bind(vault_reader(services.integrations))
         if isinstance(queue, InProcessQueue):
             queue.bind(queue_functions(JOBS), {SERVICES: services})
         yield services
@@ -165,14 +172,16 @@ def queue_routes(settings: Settings) -> dict[str, str]:
 
 
 def process_mask(settings: Settings) -> Masker:
-    """A masker for every credential the process holds: each secret setting, a key file's
+    """A masker for every credential the process holds: each secret setting (one that is a
+    reference, ANTHROPIC_API_KEY=vault://…, names a credential and is not one), a key file's
     contents, and the passwords in DATABASE_URL and REDIS_URL. Host clients add the tokens they
     mint; each piece of work masks with a child of it."""
     secrets: list[str] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            secrets.append(value.get_secret_value())
+        text = value.get_secret_value() if isinstance(value, SecretStr) else ""
+        if text and not is_reference(text):
+            secrets.append(text)
     key = private_key_text(settings)
     if key:
         secrets.append(key)

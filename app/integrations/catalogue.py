@@ -3,47 +3,17 @@ the documents list that this version does not have, which `create` refuses sayin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
-from app.integrations.connector import Connector, ConnectorContext, ProviderConfig
-from app.integrations.kinds import IntegrationType
+from app.integrations import scm
+from app.integrations.ci import hosts, jenkins
+from app.integrations.metrics import prometheus
+from app.integrations.notifications import email, opsgenie, pagerduty, slack, teams, webhook
+from app.integrations.registries import docker_registry
+from app.integrations.secrets import vault
+from app.integrations.spec import ProviderSpec
 
-__all__ = ["NOT_AVAILABLE", "ProviderSpec", "ProviderUnavailable", "catalogue", "spec_for"]
-
-
-ConfigModel = type[ProviderConfig]
-Connect = Callable[[ConnectorContext], Connector]
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    name: str
-    type: IntegrationType
-    title: str
-    config: ConfigModel = ProviderConfig
-    connect: Connect | None = None  # None: not in this version
-    resource_types: tuple[str, ...] = ()
-    test_only: bool = False
-
-    @property
-    def available(self) -> bool:
-        return self.connect is not None
-
-    @property
-    def supports_discovery(self) -> bool:
-        return self.available and bool(self.resource_types)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "title": self.title,
-            "available": self.available,
-            "supportsDiscovery": self.supports_discovery,
-            "supportedResourceTypes": list(self.resource_types),
-            "isTestOnly": self.test_only,
-        }
+__all__ = ["NOT_AVAILABLE", "ProviderUnavailable", "catalogue", "spec_for"]
 
 
 class ProviderUnavailable(ValueError):
@@ -69,7 +39,20 @@ NOT_AVAILABLE: tuple[ProviderSpec, ...] = (
 
 def _built() -> tuple[ProviderSpec, ...]:
     """The providers this version has, one module each (imported here, and only here)."""
-    return ()
+    return (
+        docker_registry.PROVIDER,
+        jenkins.PROVIDER,
+        *hosts.PROVIDERS,
+        slack.PROVIDER,
+        teams.PROVIDER,
+        email.PROVIDER,
+        webhook.PROVIDER,
+        pagerduty.PROVIDER,
+        opsgenie.PROVIDER,
+        *scm.PROVIDERS,
+        vault.PROVIDER,
+        prometheus.PROVIDER,
+    )
 
 
 def catalogue() -> dict[str, ProviderSpec]:

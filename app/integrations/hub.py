@@ -17,14 +17,17 @@ from typing import TypeVar
 
 import httpx
 
+from app import metrics
 from app.db.engine import SessionFactory
 from app.integrations import store
 from app.integrations.breaker import Breakers
-from app.integrations.catalogue import ProviderSpec, ProviderUnavailable, spec_for
+from app.integrations.catalogue import ProviderUnavailable, spec_for
 from app.integrations.connector import Connector, ConnectorContext, Resource, SecretStore
 from app.integrations.errors import IntegrationError
 from app.integrations.kinds import CHECK_LEVELS, DISCOVERY_TTL_SECONDS, CheckLevel, IntegrationType
 from app.integrations.model import CheckResult, Integration, TestReport
+from app.integrations.spec import ProviderSpec
+from app.logs import log_context
 from app.secrets.masker import Masker
 from app.secrets.resolvers import Secrets
 from steps.secret_refs import SecretError, SecretRef
@@ -111,11 +114,9 @@ class Hub:
         try:
             return await self.secrets.for_server(self.mask).resolve(reference)
         except SecretError as error:
-            raise IntegrationError("CREDENTIAL_FETCH_FAILED", f"{reference}: {error}") from None
-        except IntegrationError as error:
-            raise IntegrationError(
-                "CREDENTIAL_FETCH_FAILED", f"{reference}: {error}", retry_after=error.retry_after
-            ) from None
+            # A vault:// read already says CREDENTIAL_FETCH_FAILED and names the reference.
+            said = str(error).removeprefix(f"CREDENTIAL_FETCH_FAILED: {reference}: ")
+            raise IntegrationError("CREDENTIAL_FETCH_FAILED", f"{reference}: {said}") from None
 
     def connector(self, integration: Integration) -> Connector:
         """The integration's connector, kept while its row is unchanged (its connections and
@@ -151,9 +152,12 @@ class Hub:
         *,
         type: IntegrationType | None = None,
         retries: int | None = None,
+        for_repository: tuple[str, str] | None = None,
     ) -> T:
         """`use(connector)` through the integration's breaker; errors whose strategy is backoff
-        are tried again, up to the config's `retries`."""
+        are tried again, up to the config's `retries`. `for_repository` (provider, repository):
+        the call is one a repository's config asked for, and that repository must be one the
+        integration is granted to."""
         integration = key if isinstance(key, Integration) else await self.integration(key)
         if type is not None and integration.type != type:
             raise IntegrationError(
@@ -161,11 +165,21 @@ class Hub:
                 f"is a {integration.type} integration ({integration.provider}), not a {type} one",
                 integration=integration.name,
             )
+        if for_repository is not None and not store.allows(integration, *for_repository):
+            provider, repository = for_repository
+            granted = ", ".join(integration.repositories) or "none"
+            raise IntegrationError(
+                "PERMISSION_DENIED",
+                f"{provider}:{repository} may not use it (its repositories: {granted}; an "
+                f"operator grants it with `shipyard integrations update {integration.name} "
+                "--repos GLOB`)",
+                integration=integration.name,
+            )
         connector = self.connector(integration)
         tries = 1 + (retries if retries is not None else int(integration.config.get("retries", 2)))
         for attempt in range(tries):
             try:
-                return await self._guarded(integration.name, connector, use, gate=True)
+                return await self._guarded(integration, connector, use, gate=True)
             except IntegrationError as error:
                 if error.retry != "backoff" or attempt + 1 >= tries:
                     raise
@@ -174,15 +188,17 @@ class Hub:
 
     async def _guarded(
         self,
-        name: str,
+        integration: Integration,
         connector: Connector,
         use: Callable[[Connector], Awaitable[T]],
         *,
         gate: bool,
     ) -> T:
+        name = integration.name
         if gate:
             allowed, after = self.breakers.allow(name)
             if not allowed:
+                self._counted(integration, "INTEGRATION_UNHEALTHY")
                 raise IntegrationError(
                     "INTEGRATION_UNHEALTHY",
                     "its circuit breaker is open after repeated failures; calls resume in "
@@ -191,17 +207,26 @@ class Hub:
                     retry_after=after,
                 )
         try:
-            result = await use(connector)
+            with log_context(integration=name):
+                result = await use(connector)
         except IntegrationError as error:
             self.breakers.record(name, ok=not error.trips)
+            self._counted(integration, error.code)
             raise error.about(name) from None
         except (httpx.HTTPError, OSError) as error:
             self.breakers.record(name, ok=False)
+            self._counted(integration, "PROVIDER_ERROR")
             raise IntegrationError(
                 "PROVIDER_ERROR", f"{type(error).__name__}", integration=name
             ) from None
         self.breakers.record(name, ok=True)
+        self._counted(integration, "ok")
         return result
+
+    def _counted(self, integration: Integration, outcome: str) -> None:
+        """The call in the metrics, with where its breaker stands now."""
+        position = self.breakers.state(integration.name).position
+        metrics.integration_called(integration.name, integration.provider, outcome, position)
 
     async def test(
         self,
@@ -232,7 +257,7 @@ class Hub:
                 continue
             try:
                 message = await self._guarded(
-                    integration.name, connector, _checker(level), gate=not force
+                    integration, connector, _checker(level), gate=not force
                 )
             except IntegrationError as error:
                 elapsed = (self._clock() - started) * 1000
@@ -317,6 +342,7 @@ class Hub:
     def forget(self, integration: Integration) -> None:
         """Drop what is cached for an integration that changed or went."""
         self.breakers.forget(integration.name)
+        metrics.integration_forgotten(integration.name)
         for built in [k for k in self._connectors if k[0] == integration.id]:
             del self._connectors[built]
         for found in [k for k in self._discovered if k[0] == integration.id]:

@@ -27,6 +27,7 @@ class Integration:
     config: Mapping[str, Any]
     credential_ref: str | None
     labels: Mapping[str, str]
+    repositories: tuple[str, ...]  # whose `.shipyard.yml` may name it
     health: Health
     health_checked_at: datetime | None
     health_latency_ms: float | None
@@ -45,6 +46,7 @@ class Integration:
             "config": dict(self.config),
             "credentialRef": self.credential_ref,
             "labels": dict(self.labels),
+            "repositories": list(self.repositories),
             "health": {
                 "status": self.health,
                 "lastCheck": _iso(self.health_checked_at),

@@ -9,7 +9,7 @@ nothing of Shipyard's own, and resolved only when a call needs it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from app.accounts.roles import allowed_repository
 from app.db.engine import SessionFactory
 from app.db.models.base import as_utc, utcnow
 from app.db.models.integrations import IntegrationRow
-from app.integrations.catalogue import ProviderSpec, ProviderUnavailable, spec_for
+from app.integrations.catalogue import ProviderUnavailable, spec_for
 from app.integrations.connector import SERVER_REFERENCE_SCHEMES, ProviderConfig
 from app.integrations.errors import IntegrationError
 from app.integrations.kinds import (
@@ -31,6 +32,7 @@ from app.integrations.kinds import (
     IntegrationType,
 )
 from app.integrations.model import CheckResult, Integration, health_of
+from app.integrations.spec import ProviderSpec
 from app.secrets.definitions import check_source
 from app.settings import Settings
 from steps.secret_refs import SecretError, parse_reference
@@ -39,6 +41,7 @@ __all__ = [
     "IntegrationExists",
     "IntegrationKey",
     "InvalidIntegration",
+    "allows",
     "create_integration",
     "delete_integration",
     "get_integration",
@@ -51,6 +54,7 @@ __all__ = [
 IntegrationKey = int | str
 """An integration by its id (an int) or its name (a str)."""
 
+REPOSITORY_HOSTS = ("github", "gitlab", "gitea", "forgejo")
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 _LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,62}")
 
@@ -74,6 +78,7 @@ def _integration(row: IntegrationRow) -> Integration:
         config=dict(row.config),
         credential_ref=row.credential_ref,
         labels=dict(row.labels),
+        repositories=tuple(row.repositories),
         health=cast(Health, row.health),
         health_checked_at=as_utc(row.health_checked_at),
         health_latency_ms=row.health_latency_ms,
@@ -91,12 +96,12 @@ def validate_config(spec: ProviderSpec, config: Mapping[str, Any]) -> ProviderCo
     except ValidationError as error:
         problems = []
         for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"]) or "config"
+            where = ".".join(["config", *(str(part) for part in problem["loc"])])
             message = str(problem["msg"]).removeprefix("Value error, ")
             if problem["type"] == "extra_forbidden":
                 known = ", ".join(sorted(spec.config.model_fields))
                 message = f"{spec.name} has no such setting (it has: {known})"
-            problems.append(f"config.{where}: {message}")
+            problems.append(f"{where}: {message}")
         raise InvalidIntegration("\n".join(problems)) from None
 
 
@@ -124,6 +129,30 @@ async def _check_credential(
             f"credential: {ref} names no secrets integration {ref.integration!r} "
             "(add it first: shipyard integrations create --type secrets …)"
         )
+
+
+def _repositories(globs: Sequence[str]) -> list[str]:
+    """The repository globs an integration is granted to, checked: `acme/*` (any host) or
+    `gitlab:group/**` (one host)."""
+    problems, kept = [], []
+    for glob in globs:
+        host, colon, pattern = str(glob).strip().partition(":")
+        if not colon:
+            host, pattern = "", host
+        if (colon and host not in REPOSITORY_HOSTS) or "/" not in pattern or len(glob) > 300:
+            problems.append(
+                f"repositories: {glob!r} is not a repository glob (acme/* on any host, or "
+                f"gitlab:group/** on one of {', '.join(REPOSITORY_HOSTS)})"
+            )
+        kept.append(str(glob).strip())
+    if problems:
+        raise InvalidIntegration("\n".join(problems))
+    return kept
+
+
+def allows(integration: Integration, provider: str, repository: str) -> bool:
+    """Whether `provider`'s `repository` may name `integration` in its config."""
+    return allowed_repository((), integration.repositories, provider, repository)
 
 
 def _check_fields(name: str, labels: Mapping[str, str], description: str) -> None:
@@ -154,6 +183,7 @@ async def create_integration(
     credential_ref: str | None = None,
     description: str = "",
     labels: Mapping[str, str] | None = None,
+    repositories: Sequence[str] = (),
 ) -> Integration:
     if type not in INTEGRATION_TYPES:
         raise InvalidIntegration(f"type {type!r}: one of {', '.join(INTEGRATION_TYPES)}")
@@ -176,6 +206,7 @@ async def create_integration(
         config=checked.model_dump(mode="json", exclude_none=True),
         credential_ref=credential_ref or None,
         labels=labels,
+        repositories=_repositories(repositories),
     )
     async with sessions() as session:
         session.add(row)
@@ -222,7 +253,7 @@ async def list_integrations(
     return [i for i in found if all(i.labels.get(k) == v for k, v in wanted.items())]
 
 
-UPDATABLE = frozenset({"description", "config", "credential_ref", "labels"})
+UPDATABLE = frozenset({"description", "config", "credential_ref", "labels", "repositories"})
 
 
 async def update_integration(
@@ -259,6 +290,8 @@ async def update_integration(
             row.credential_ref = reference
         row.description = description or ""
         row.labels = labels
+        if "repositories" in changes:
+            row.repositories = _repositories(changes["repositories"] or ())
         row.updated_at = utcnow()
         session.add(row)
         await session.commit()
@@ -286,7 +319,8 @@ async def record_checks(
     add up to. None when the integration was removed meanwhile."""
     at = at or utcnow()
     async with sessions() as session:
-        row = await session.get(IntegrationRow, integration_id)
+        # Locked while merged: checks of other levels may be storing theirs at the same time.
+        row = await session.get(IntegrationRow, integration_id, with_for_update=True)
         if row is None:
             return None
         checks = dict(row.checks)

@@ -22,10 +22,12 @@ from sqlmodel import col
 
 from app.db.models.base import utcnow
 from app.db.models.pipelines import PipelineRun, RunState, StepRun, StepState
+from app.logs import bind
 from app.pipelines import reporting, runs
 from app.pipelines.plan import Plan, StepView, plan
 from app.pipelines.read_only import UNTRUSTED_WRITE, ReadOnlyProvider
 from app.pipelines.step_context import (
+    ai_service,
     render_env,
     run_secrets,
     step_context,
@@ -67,6 +69,7 @@ async def start_run(services: Services, attempt: int, run_id: int) -> list[str]:
     ready with it go to the queue), and each step that one makes ready, and so on."""
 
     async def start() -> str:
+        bind(run=run_id)
         if not await runs.move_run(
             services.sessions, run_id, RunState.RUNNING, started_at=utcnow()
         ):
@@ -215,6 +218,7 @@ async def _attempt_step(
     if claimed is None:
         return "skipped: not pending"
     run, step = claimed.run, claimed.step(step_id)
+    bind(run=run.id, step=step.name)
     if run.cancel_requested:
         await _finish(services, run, step, StepState.CANCELLED, error="run cancelled")
         return "cancelled"
@@ -240,7 +244,11 @@ async def _attempt_step(
     if not trusted(run):
         provider = ReadOnlyProvider(provider, UNTRUSTED_WRITE)
     lines = LogLines(masker)
-    step_ctx = step_context(services, run, step, provider, names, env, secrets, lines)
+    try:
+        ai = await ai_service(services, run, config, masker)
+    except SecretError as error:  # ANTHROPIC_API_KEY is a reference that cannot be read now
+        return await _failed(services, run, step, spec, masker(str(error)), "")
+    step_ctx = step_context(services, run, step, provider, names, env, secrets, lines, ai=ai)
     work = step_type.run(step_ctx, config)
     ended = await supervise(services, run, step, spec, work, lines)
     if ended is None:

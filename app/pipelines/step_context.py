@@ -8,6 +8,8 @@ from typing import Any
 
 from app.db.models.pipelines import PipelineRun, StepRun
 from app.environments.step_deployer import StepDeployer
+from app.integrations.ci.service import HubCi
+from app.integrations.notifications.service import HubNotices
 from app.pipelines import reporting, runs
 from app.secrets.definitions import Definition, all_definitions
 from app.secrets.masker import Masker
@@ -16,12 +18,14 @@ from app.services import Services
 from app.work.log_lines import LogLines
 from providers.base import Provider
 from providers.vocabulary import Repo, TokenScope
-from steps.base import AiService, RunInfo, StepContext
-from steps.secret_refs import is_reference
+from steps.ai_review import AiReviewConfig
+from steps.base import AiService, RunInfo, StepConfig, StepContext
+from steps.secret_refs import SecretError, is_reference
 from steps.templates import build_context, render_value
 
 __all__ = [
     "READ_ONLY_PERMISSIONS",
+    "ai_service",
     "prepare_workspace",
     "process_env",
     "render_env",
@@ -130,6 +134,43 @@ def run_secrets(services: Services, run: PipelineRun, masker: Masker) -> Resolve
     )
 
 
+def _ai(services: Services, key: str | None) -> AiService:
+    settings = services.settings
+    return AiService(api_url=settings.anthropic_api_url, model=settings.ai_model, api_key=key)
+
+
+def _server_ai_key(services: Services, run: PipelineRun) -> str | None:
+    """ANTHROPIC_API_KEY as set (a value or a reference), for trusted code only."""
+    key = services.settings.anthropic_api_key
+    return key.get_secret_value() or None if key is not None and trusted(run) else None
+
+
+def _plain_ai(services: Services, run: PipelineRun) -> AiService:
+    key = _server_ai_key(services, run)
+    return _ai(services, None if key is None or is_reference(key) else key)
+
+
+async def ai_service(
+    services: Services, run: PipelineRun, config: StepConfig, masker: Masker
+) -> AiService:
+    """What `ai_review` is offered. ANTHROPIC_API_KEY may be a server-side reference (env://,
+    file://, vault://): it is resolved (into `masker`) for an `ai_review` step that names no
+    key of its own; a failure is SecretError "CREDENTIAL_FETCH_FAILED: …" naming it."""
+    key = _server_ai_key(services, run)
+    if key is None or not is_reference(key):
+        return _ai(services, key)
+    if not isinstance(config, AiReviewConfig) or config.api_key is not None:
+        return _ai(services, None)  # the server's key is not this step's to use
+    try:
+        value = await services.secrets.for_server(masker).resolve(key)
+    except SecretError as error:
+        detail = str(error).removeprefix("CREDENTIAL_FETCH_FAILED: ")
+        raise SecretError(
+            f"CREDENTIAL_FETCH_FAILED: ANTHROPIC_API_KEY ({key}) cannot be read: {detail}"
+        ) from None
+    return _ai(services, value)
+
+
 def step_context(
     services: Services,
     run: PipelineRun,
@@ -139,9 +180,12 @@ def step_context(
     env: dict[str, str],
     secrets: Resolver,
     log: LogLines,
+    *,
+    ai: AiService | None = None,
 ) -> StepContext:
     """The StepContext of `step`: its run, the template `names`, its `env:`, and the narrow
-    services (host client, HTTP, secrets resolved into `masker`, workspace, artifacts)."""
+    services (host client, HTTP, secrets resolved into `masker`, workspace, artifacts). `ai`
+    is what `ai_service` made; without it, ANTHROPIC_API_KEY serves when it is a value."""
     assert run.id is not None
     assert step.id is not None
     run_id, step_id, settings = run.id, step.id, services.settings
@@ -171,17 +215,19 @@ def step_context(
         artifacts=Path(settings.data_dir) / "artifacts" / str(run_id),
         sandbox=services.sandbox.launcher(directory, network=run.spec.get("network", True)),
         process_env=process_env(services),
-        ai=AiService(
-            api_url=settings.anthropic_api_url,
-            model=settings.ai_model,
-            api_key=settings.anthropic_api_key.get_secret_value()
-            if settings.anthropic_api_key and trusted(run)
-            else None,
-        ),
+        ai=ai if ai is not None else _plain_ai(services, run),
         template=names,
         env=env,
         log=log.write,
         record=record,
         recorded=step.recorded,
         deployments=StepDeployer(services, run) if trusted(run) else None,
+        notices=HubNotices(services.integrations, for_repository=(run.provider, run.repository))
+        if trusted(run)
+        else None,
+        ci_systems=HubCi(
+            services.integrations,
+            may_trigger=trusted(run),
+            for_repository=(run.provider, run.repository),
+        ),
     )

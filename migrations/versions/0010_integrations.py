@@ -1,5 +1,6 @@
 """The integration hub: registered integrations; the registries added before become
-`docker-registry` integrations (nothing lost: host, credential reference, plain http).
+`docker-registry` integrations (nothing lost: host, credential reference, plain http); each
+integration's health checks, scheduled (`integration_checks`), the existing ones due at once.
 
 Revision ID: 0010
 Revises: 0009
@@ -32,6 +33,7 @@ _integrations = sa.table(
     sa.column("config", sa.JSON),
     sa.column("credential_ref", sa.String),
     sa.column("labels", sa.JSON),
+    sa.column("repositories", sa.JSON),
     sa.column("health", sa.String),
     sa.column("checks", sa.JSON),
     sa.column("created_at", sa.DateTime(timezone=True)),
@@ -51,6 +53,14 @@ def registry_name(host: str) -> str:
     return re.sub(r"[^a-z0-9._-]", "-", host.lower())[:100]
 
 
+def _scheme(host: str, plain_http: bool) -> str:
+    """What the registry was spoken to over: plain http when asked, or on loopback (as Docker
+    does without being told)."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    loopback = name in ("localhost", "[::1]") or re.fullmatch(r"127(\.\d{1,3}){3}", name)
+    return "http" if plain_http or loopback else "https"
+
+
 def upgrade() -> None:
     op.create_table(
         "integrations",
@@ -62,6 +72,7 @@ def upgrade() -> None:
         sa.Column("config", sa.JSON(), nullable=False),
         sa.Column("credential_ref", sa.String(length=500), nullable=True),
         sa.Column("labels", sa.JSON(), nullable=False),
+        sa.Column("repositories", sa.JSON(), nullable=False),
         sa.Column("health", sa.String(length=16), nullable=False),
         _when("health_checked_at"),
         sa.Column("health_latency_ms", sa.Float(), nullable=True),
@@ -84,10 +95,11 @@ def upgrade() -> None:
                     "provider": "docker-registry",
                     "description": f"registry {row['host']} (added with `shipyard registries add`)",
                     "config": {
-                        "endpoint": f"{'http' if row['plain_http'] else 'https'}://{row['host']}"
+                        "endpoint": f"{_scheme(row['host'], row['plain_http'])}://{row['host']}"
                     },
                     "credential_ref": row["credential"],
                     "labels": {},
+                    "repositories": [],
                     "health": "unknown",
                     "checks": {},
                     "created_at": row["created_at"] or now,
@@ -97,9 +109,50 @@ def upgrade() -> None:
             ],
         )
     op.drop_table("registry_credentials")
+    _create_checks()
+
+
+CHECK_LEVELS = ("connectivity", "authentication", "functionality")
+
+
+def _create_checks() -> None:
+    """The monitor's schedule: one row per (integration, check level), due now for those
+    there are."""
+    op.create_table(
+        "integration_checks",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "integration_id",
+            sa.Integer(),
+            sa.ForeignKey("integrations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        _when("due_at", nullable=False),
+        sa.UniqueConstraint("integration_id", "level", name="uq_integration_checks_level"),
+    )
+    op.create_index("ix_integration_checks_due", "integration_checks", ["level", "due_at"])
+    checks = sa.table(
+        "integration_checks",
+        sa.column("integration_id", sa.Integer),
+        sa.column("level", sa.String),
+        sa.column("due_at", sa.DateTime(timezone=True)),
+    )
+    ids = op.get_bind().execute(sa.text("SELECT id FROM integrations")).scalars().all()
+    now = datetime.now(UTC)
+    if ids:
+        op.bulk_insert(
+            checks,
+            [
+                {"integration_id": i, "level": level, "due_at": now}
+                for i in ids
+                for level in CHECK_LEVELS
+            ],
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("integration_checks")
     op.create_table(
         "registry_credentials",
         sa.Column("id", sa.Integer(), primary_key=True),
