@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from app.cli.support import echo, load_settings, with_database
+from app.cli.support import echo, key_values, load_settings, reaching_database
 from app.db.engine import SessionFactory
 from app.integrations.kinds import INTEGRATION_TYPES
 from app.settings import Settings
@@ -33,20 +33,6 @@ _NO_INTEGRATIONS = (
     "no integrations are registered (shipyard integrations create --name NAME --type TYPE "
     "--provider PROVIDER …; shipyard integrations providers lists the providers)"
 )
-
-
-def _database(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
-    """`with_database`, an unreachable database said in one line rather than a traceback."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    try:
-        return with_database(settings, work)
-    except (OSError, OperationalError, InterfaceError) as error:
-        cause = error.orig if isinstance(error, DBAPIError) else error
-        raise click.ClickException(
-            f"the database cannot be reached ({type(cause).__name__}: {cause}); "
-            "check DATABASE_URL and that the database server is up"
-        ) from None
 
 
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
@@ -77,21 +63,11 @@ def _said(error: Exception) -> str:
     return str(error)
 
 
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        key, equals, text = value.partition("=")
-        if not equals or not key.strip():
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
-        pairs[key.strip()] = text
-    return pairs
-
-
 def config_values(values: tuple[str, ...], flag: str = "--config") -> dict[str, Any]:
     """`KEY=VALUE` pairs, each value read as JSON when it is JSON (`retries=3`,
     `to=["a@x"]`, `key=null` to remove one) and as text otherwise."""
     config: dict[str, Any] = {}
-    for key, text in _pairs(values, flag).items():
+    for key, text in key_values(values, flag).items():
         try:
             config[key] = json.loads(text)
         except ValueError:
@@ -168,8 +144,8 @@ def list_integrations(kind: str | None, provider: str | None, labels: tuple[str,
     """Every integration: its type, provider, health and labels."""
     from app.integrations.store import list_integrations as found
 
-    wanted = _pairs(labels, "--label")
-    rows = _database(
+    wanted = key_values(labels, "--label")
+    rows = reaching_database(
         load_settings(),
         lambda sessions: found(sessions, type=kind, provider=provider, labels=wanted),
     )
@@ -226,7 +202,7 @@ def _load(name: str) -> Integration:
     from app.integrations.store import get_integration
 
     try:
-        return _database(load_settings(), lambda sessions: get_integration(sessions, name))
+        return reaching_database(load_settings(), lambda sessions: get_integration(sessions, name))
     except IntegrationError as error:
         raise click.ClickException(_said(error)) from None
 
@@ -288,7 +264,7 @@ def create(
     config = config_values(settings)
     if endpoint is not None:
         config["endpoint"] = endpoint
-    wanted_labels = _pairs(labels, "--label")
+    wanted_labels = key_values(labels, "--label")
     server = load_settings()
 
     async def make(sessions: SessionFactory) -> Integration:
@@ -309,7 +285,7 @@ def create(
         return made
 
     try:
-        made = _database(server, make)
+        made = reaching_database(server, make)
     except InvalidIntegration as error:
         raise _invalid(error) from None
     except IntegrationExists as error:
@@ -372,7 +348,7 @@ def update(
         raise click.UsageError("give --repos or --no-repos, not both")
     if repositories or no_repos:
         changes["repositories"] = list(repositories)
-    set_labels = _pairs(labels, "--label")
+    set_labels = key_values(labels, "--label")
     if not changes and not set_labels and not unlabels:
         raise click.UsageError("nothing to change: give an option (--help lists them)")
     server = load_settings()
@@ -389,7 +365,7 @@ def update(
         return await update_integration(sessions, server, _catalogue(), name, changes)
 
     try:
-        changed = _database(server, change)
+        changed = reaching_database(server, change)
     except InvalidIntegration as error:
         raise _invalid(error) from None
     except IntegrationError as error:
@@ -451,7 +427,9 @@ def delete(name: str) -> None:
     from app.integrations.store import delete_integration
 
     try:
-        gone = _database(load_settings(), lambda sessions: delete_integration(sessions, name))
+        gone = reaching_database(
+            load_settings(), lambda sessions: delete_integration(sessions, name)
+        )
     except IntegrationError as error:
         raise click.ClickException(_said(error)) from None
     echo(f"deleted integration {gone.name}")

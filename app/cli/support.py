@@ -64,3 +64,28 @@ def require_migrated(settings: Settings) -> None:
         return None
 
     with_database(settings, nothing)
+
+
+def reaching_database(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
+    """`with_database`, an unreachable database said in one line rather than a traceback."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    try:
+        return with_database(settings, work)
+    except (OSError, OperationalError, InterfaceError) as error:
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        raise click.ClickException(
+            f"the database cannot be reached ({type(cause).__name__}: {cause}); "
+            "check DATABASE_URL and that the database server is up"
+        ) from None
+
+
+def key_values(values: tuple[str, ...], flag: str) -> dict[str, str]:
+    """Repeated `KEY=VALUE` options as a dict; a malformed one is a usage error naming `flag`."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, equals, text = value.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
+        pairs[key.strip()] = text
+    return pairs

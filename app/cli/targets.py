@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
-from app.cli.support import echo, load_settings, with_database
-from app.db.engine import SessionFactory
+from app.cli.support import echo, key_values, load_settings, reaching_database
 from app.db.models.base import as_utc
 from app.db.models.deployments import Target
 from app.deployments.targets.spec import TARGET_TYPES
@@ -41,30 +39,6 @@ def _spell(where: str) -> str:
     if head == "connection" and rest:
         return _flag(rest.partition(".")[0])
     return _NAMES.get(head, "--" + head.replace("_", "-"))
-
-
-def _database(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
-    """`with_database`, an unreachable database said in one line rather than a traceback."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    try:
-        return with_database(settings, work)
-    except (OSError, OperationalError, InterfaceError) as error:
-        cause = error.orig if isinstance(error, DBAPIError) else error
-        raise click.ClickException(
-            f"the database cannot be reached ({type(cause).__name__}: {cause}); "
-            "check DATABASE_URL and that the database server is up"
-        ) from None
-
-
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        key, equals, text = value.partition("=")
-        if not equals or not key.strip():
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
-        pairs[key.strip()] = text
-    return pairs
 
 
 @click.group("targets")
@@ -155,7 +129,7 @@ def add(
 
     fields = {field: value for field, value in connection.items() if value is not None}
     if headers:
-        fields["headers"] = _pairs(headers, "--header")
+        fields["headers"] = key_values(headers, "--header")
     if isinstance(fields.get("method"), str):
         fields["method"] = fields["method"].upper()
     try:
@@ -169,13 +143,13 @@ def add(
                 "name": name,
                 "connection": {"type": kind, **fields},
                 "credential": credential,
-                "labels": _pairs(labels, "--label"),
+                "labels": key_values(labels, "--label"),
                 "repositories": repositories,
                 "idempotent": idempotent,
             },
             _spell,
         )
-        row = _database(
+        row = reaching_database(
             settings,
             lambda sessions: add_target(
                 sessions, settings, spec, created_by=f"cli:{getpass.getuser()}"
@@ -229,7 +203,7 @@ def list_targets() -> None:
     """Every target: its type, where it deploys, who may deploy there, its labels."""
     from app.deployments.targets.store import list_targets as rows_of
 
-    rows = _database(load_settings(), rows_of)
+    rows = reaching_database(load_settings(), rows_of)
     if not rows:
         click.echo(
             "no targets are registered (shipyard targets add NAME --type ssh|webhook|api|"
@@ -288,7 +262,7 @@ def _show_lines(row: Target) -> list[str]:
 def _load(settings: Settings, name: str) -> Target:
     from app.deployments.targets.store import get_target
 
-    row = _database(settings, lambda sessions: get_target(sessions, name))
+    row = reaching_database(settings, lambda sessions: get_target(sessions, name))
     if row is None:
         raise click.ClickException(
             f"there is no target {name!r} (`shipyard targets list` shows those there are)"
@@ -310,7 +284,7 @@ def remove(name: str) -> None:
     """Remove target NAME: deployments to it are refused from now on."""
     from app.deployments.targets.store import remove_target
 
-    if _database(load_settings(), lambda sessions: remove_target(sessions, name)) is None:
+    if reaching_database(load_settings(), lambda sessions: remove_target(sessions, name)) is None:
         raise click.ClickException(f"there is no target {name!r}")
     echo(f"removed target {name}")
 

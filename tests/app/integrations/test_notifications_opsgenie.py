@@ -11,7 +11,6 @@ import httpx
 import pytest
 import respx
 
-from app.integrations.connector import ConnectorContext
 from app.integrations.errors import IntegrationError
 from app.integrations.notifications import Notifier
 from app.integrations.notifications.opsgenie import (
@@ -21,6 +20,7 @@ from app.integrations.notifications.opsgenie import (
     alias_of,
 )
 from steps.integrations import Notice
+from tests.support.connectors import connect
 
 API = "https://api.eu.opsgenie.test"
 KEY = "eb243592-faa2-4ba2-a551q-1afdf565c889"
@@ -50,19 +50,14 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def connector(http: httpx.AsyncClient, **config: Any) -> OpsgenieConnector:
-    async def resolve(reference: str) -> str:
-        assert reference == "env://OPSGENIE_KEY"
-        return KEY
-
-    ctx = ConnectorContext(
+    made = connect(
+        PROVIDER,
+        http,
+        {"api_url": API, **config},
         name="alerts",
-        config=OpsgenieConfig.model_validate({"api_url": API, **config}),
         credential_ref="env://OPSGENIE_KEY",
-        http=http,
-        resolve=resolve,
+        values={"env://OPSGENIE_KEY": KEY},
     )
-    assert PROVIDER.connect is not None
-    made = PROVIDER.connect(ctx)
     assert isinstance(made, OpsgenieConnector)
     assert isinstance(made, Notifier)
     return made

@@ -11,7 +11,6 @@ import httpx
 import pytest
 import respx
 
-from app.integrations.connector import ConnectorContext
 from app.integrations.errors import IntegrationError
 from app.integrations.notifications import Notifier
 from app.integrations.notifications.pagerduty import (
@@ -20,6 +19,7 @@ from app.integrations.notifications.pagerduty import (
     PagerDutyConnector,
 )
 from steps.integrations import Notice
+from tests.support.connectors import connect
 
 EVENTS = "https://events.pagerduty.test"
 ROUTING_KEY = "R0UT1NGK3Y0123456789abcdefABCDEF"
@@ -56,19 +56,14 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def connector(http: httpx.AsyncClient, **config: Any) -> PagerDutyConnector:
-    async def resolve(reference: str) -> str:
-        assert reference == "env://PD_ROUTING_KEY"
-        return ROUTING_KEY
-
-    ctx = ConnectorContext(
+    made = connect(
+        PROVIDER,
+        http,
+        {"api_url": EVENTS, **config},
         name="pager",
-        config=PagerDutyConfig.model_validate({"api_url": EVENTS, **config}),
         credential_ref="env://PD_ROUTING_KEY",
-        http=http,
-        resolve=resolve,
+        values={"env://PD_ROUTING_KEY": ROUTING_KEY},
     )
-    assert PROVIDER.connect is not None
-    made = PROVIDER.connect(ctx)
     assert isinstance(made, PagerDutyConnector)
     assert isinstance(made, Notifier)
     return made

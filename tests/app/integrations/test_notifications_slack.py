@@ -14,11 +14,11 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from app.integrations.connector import ConnectorContext
 from app.integrations.errors import IntegrationError
 from app.integrations.notifications import Notifier
 from app.integrations.notifications.slack import PROVIDER, SlackConfig, SlackConnector
 from steps.integrations import Notice
+from tests.support.connectors import connect
 
 API = "https://slack.test/api"
 WEBHOOK = "https://hooks.slack.com/services/T0001/B0001/wEbHoOkSeCrEt"
@@ -84,18 +84,14 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def connector(http: httpx.AsyncClient, *, token: bool = True, **config: Any) -> SlackConnector:
-    async def resolve(reference: str) -> str:
-        return REFS[reference]
-
-    ctx = ConnectorContext(
+    made = connect(
+        PROVIDER,
+        http,
+        {"api_url": API, **config},
         name="team-slack",
-        config=SlackConfig.model_validate({"api_url": API, **config}),
         credential_ref="env://SLACK_BOT_TOKEN" if token else None,
-        http=http,
-        resolve=resolve,
+        values=REFS,
     )
-    assert PROVIDER.connect is not None
-    made = PROVIDER.connect(ctx)
     assert isinstance(made, SlackConnector)
     assert isinstance(made, Notifier)
     return made

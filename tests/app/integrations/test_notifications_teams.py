@@ -11,11 +11,11 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from app.integrations.connector import ConnectorContext
 from app.integrations.errors import IntegrationError
 from app.integrations.notifications import Notifier
 from app.integrations.notifications.teams import PROVIDER, TeamsConfig, TeamsConnector
 from steps.integrations import Notice
+from tests.support.connectors import connect
 
 WEBHOOK = "https://acme.webhook.office.com/webhookb2/1234@5678/IncomingWebhook/aBcSeCrEt/9abc"
 
@@ -33,19 +33,13 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def connector(http: httpx.AsyncClient) -> TeamsConnector:
-    async def resolve(reference: str) -> str:
-        assert reference == "env://TEAMS_WEBHOOK"
-        return WEBHOOK
-
-    ctx = ConnectorContext(
+    made = connect(
+        PROVIDER,
+        http,
+        {"webhook_url": "env://TEAMS_WEBHOOK"},
         name="team-chat",
-        config=TeamsConfig.model_validate({"webhook_url": "env://TEAMS_WEBHOOK"}),
-        credential_ref=None,
-        http=http,
-        resolve=resolve,
+        values={"env://TEAMS_WEBHOOK": WEBHOOK},
     )
-    assert PROVIDER.connect is not None
-    made = PROVIDER.connect(ctx)
     assert isinstance(made, TeamsConnector)
     assert isinstance(made, Notifier)
     return made

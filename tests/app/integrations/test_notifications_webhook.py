@@ -15,11 +15,11 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from app.integrations.connector import ConnectorContext
 from app.integrations.errors import IntegrationError
 from app.integrations.notifications import Notifier
 from app.integrations.notifications.webhook import PROVIDER, WebhookConfig, WebhookConnector
 from steps.integrations import Notice
+from tests.support.connectors import connect
 
 URL = "https://hooks.acme.example/shipyard"
 SECRET_URL = "https://hooks.acme.example/t/0123456789abcdef"
@@ -50,18 +50,14 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def connector(http: httpx.AsyncClient, *, key: bool = True, **config: Any) -> WebhookConnector:
-    async def resolve(reference: str) -> str:
-        return REFS[reference]
-
-    ctx = ConnectorContext(
+    made = connect(
+        PROVIDER,
+        http,
+        {"url": URL, **config},
         name="deploy-hook",
-        config=WebhookConfig.model_validate({"url": URL, **config}),
         credential_ref="env://HOOK_KEY" if key else None,
-        http=http,
-        resolve=resolve,
+        values=REFS,
     )
-    assert PROVIDER.connect is not None
-    made = PROVIDER.connect(ctx)
     assert isinstance(made, WebhookConnector)
     assert isinstance(made, Notifier)
     return made
