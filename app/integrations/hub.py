@@ -242,14 +242,14 @@ class Hub:
         results: dict[CheckLevel, CheckResult] = {}
         try:
             connector = self.connector(integration)
-        except IntegrationError as error:
-            connector = None
-            broken = error
+        except IntegrationError as error:  # its config no longer fits its provider
+            failed = {
+                level: CheckResult(level, False, 0.0, error.detail, error.code) for level in levels
+            }
+            stored = await store.record_checks(self.sessions, integration.id, failed)
+            return TestReport(stored or integration, tuple(failed.values()))
         for level in levels:
             started = self._clock()
-            if connector is None:
-                results[level] = CheckResult(level, False, 0.0, broken.detail, broken.code)
-                continue
             if "connectivity" in results and not results["connectivity"].ok:
                 results[level] = CheckResult(
                     level, False, 0.0, "not checked: it cannot be reached", "CONNECTION_REFUSED"
