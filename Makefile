@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-pipelines bench-sandbox bench-releases bench-deployments bench-chatops bench-integrations clean
+.PHONY: run test requirements bench bench-pipelines bench-sandbox bench-releases bench-deployments bench-chatops bench-integrations clean
 
-$(BIN)/shipyard: pyproject.toml
+$(BIN)/shipyard: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 ## Set up and start Shipyard on its embedded defaults (SQLite, in-process queue).
@@ -22,6 +22,12 @@ test: $(BIN)/shipyard
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## Pin what Heroku installs (constraints.txt) to what pyproject.toml needs, as installed here
+## (after changing pyproject.toml's dependencies: the tests say when it is due).
+requirements: $(BIN)/shipyard
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m tests.support.lock
 
 ## Benchmarks (see bench/README.md); e.g. BENCH_ARGS="--quick" or "--tree /tmp/before".
 BENCH_ARGS ?=

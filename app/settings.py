@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, validation_alias="SHIPYARD_DB_POOL_SIZE", ge=1)
     redis_verify_tls: bool = Field(True, validation_alias="SHIPYARD_REDIS_VERIFY_TLS")
     host: str = Field("127.0.0.1", validation_alias="SHIPYARD_HOST")
-    port: int = Field(8000, validation_alias="PORT")
+    port: int = Field(8000, validation_alias="PORT", ge=1, le=65535)
     public_url: str = Field("http://127.0.0.1:8000", validation_alias="SHIPYARD_PUBLIC_URL")
 
     github_webhook_secret: SecretStr | None = Field(None, validation_alias="GITHUB_WEBHOOK_SECRET")

@@ -26,6 +26,7 @@ __all__ = ["main"]
 
 
 @click.group()
+@click.version_option(package_name="shipyard", prog_name="shipyard")
 def main() -> None:
     """Shipyard: webhooks in; releases, pipelines and deployments out."""
 

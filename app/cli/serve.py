@@ -19,7 +19,9 @@ APP_FACTORY = "app.main:serve_app"  # by name: uvicorn imports it in each of its
 
 @click.command()
 @click.option("--host", help="Address to listen on (default: SHIPYARD_HOST or 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default: PORT or 8000).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port to listen on (default: PORT or 8000)."
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),

@@ -108,3 +108,25 @@ def test_receive_reports_a_bad_file_and_goes_on(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 1
     assert "bad.json: body is not valid JSON" in result.stderr
     assert json.loads(result.stdout)["kind"] == "push"
+
+
+def test_version_names_the_installed_release(runner: CliRunner) -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"shipyard, version {version('shipyard')}\n"
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(
+    runner: CliRunner, port: str
+) -> None:
+    flag = runner.invoke(main, ["serve", "--port", port])
+    assert flag.exit_code == 2
+    assert f"Invalid value for '--port': {port} is not in the range 1<=x<=65535" in flag.output
+
+    setting = runner.invoke(main, ["serve"], env={"PORT": port})
+    assert setting.exit_code == 1
+    assert "PORT" in setting.output
+    assert "Traceback" not in setting.output
