@@ -51,8 +51,11 @@ class ProviderConfig(BaseModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        url = httpx.URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host or " " in value:
             raise ValueError(f"endpoint must be an http:// or https:// URL, not {value!r}")
         return value.rstrip("/")
 
