@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from app.cli.support import load_settings
+from app.cli.support import load_settings, reach
 
 __all__ = ["db"]
 
@@ -28,6 +28,7 @@ def upgrade() -> None:
     async def run() -> None:
         engine = create_engine(settings)
         try:
+            await reach(engine, settings)
             await apply(engine)
         finally:
             await engine.dispose()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from app.cli.support import echo, key_values, load_settings, reaching_database
+from app.cli.support import echo, key_values, load_settings, with_database
 from app.db.engine import SessionFactory
 from app.integrations.kinds import INTEGRATION_TYPES
 from app.settings import Settings
@@ -145,7 +145,7 @@ def list_integrations(kind: str | None, provider: str | None, labels: tuple[str,
     from app.integrations.store import list_integrations as found
 
     wanted = key_values(labels, "--label")
-    rows = reaching_database(
+    rows = with_database(
         load_settings(),
         lambda sessions: found(sessions, type=kind, provider=provider, labels=wanted),
     )
@@ -202,7 +202,7 @@ def _load(name: str) -> Integration:
     from app.integrations.store import get_integration
 
     try:
-        return reaching_database(load_settings(), lambda sessions: get_integration(sessions, name))
+        return with_database(load_settings(), lambda sessions: get_integration(sessions, name))
     except IntegrationError as error:
         raise click.ClickException(_said(error)) from None
 
@@ -285,7 +285,7 @@ def create(
         return made
 
     try:
-        made = reaching_database(server, make)
+        made = with_database(server, make)
     except InvalidIntegration as error:
         raise _invalid(error) from None
     except IntegrationExists as error:
@@ -365,7 +365,7 @@ def update(
         return await update_integration(sessions, server, _catalogue(), name, changes)
 
     try:
-        changed = reaching_database(server, change)
+        changed = with_database(server, change)
     except InvalidIntegration as error:
         raise _invalid(error) from None
     except IntegrationError as error:
@@ -427,9 +427,7 @@ def delete(name: str) -> None:
     from app.integrations.store import delete_integration
 
     try:
-        gone = reaching_database(
-            load_settings(), lambda sessions: delete_integration(sessions, name)
-        )
+        gone = with_database(load_settings(), lambda sessions: delete_integration(sessions, name))
     except IntegrationError as error:
         raise click.ClickException(_said(error)) from None
     echo(f"deleted integration {gone.name}")

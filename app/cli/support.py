@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import SessionFactory, create_engine, session_factory
 from app.db.schema import DatabaseNotMigrated, ensure_migrated
@@ -40,12 +42,49 @@ def load_settings() -> Settings:
         raise click.ClickException(f"invalid settings: {error}") from error
 
 
+def _sqlite_directory(settings: Settings) -> Path | None:
+    """The directory a SQLite DATABASE_URL's file is in (None: in memory, or not SQLite)."""
+    if not settings.is_sqlite:
+        return None
+    path = settings.database_url.partition(":///")[2].partition("?")[0]
+    return Path(path).parent if path and path != ":memory:" else None
+
+
+async def reach(engine: AsyncEngine, settings: Settings) -> None:
+    """Connect once, or ClickException saying in one paragraph why not and what to check."""
+    directory = _sqlite_directory(settings)
+    if directory is not None and not directory.is_dir():  # said before SQLite is asked
+        raise click.ClickException(
+            f"the database cannot be reached (SQLite file: its directory {directory} does not "
+            "exist). Check DATABASE_URL: the directory must exist and be writable"
+        )
+    try:
+        async with engine.connect():
+            pass
+    except Exception as error:  # any driver's way of saying no: refused, no such database, …
+        cause = getattr(error, "orig", None) or error
+        where = "SQLite file" if settings.is_sqlite else "PostgreSQL server"
+        fix = (
+            "the directory must exist and be writable"
+            if settings.is_sqlite
+            else "is the server up, does the database exist, may this user connect?"
+        )
+        said = str(cause).strip().splitlines()[0][:300] if str(cause).strip() else ""
+        kind = type(cause).__name__
+        what = said if kind == "Error" and said else f"{kind}: {said}" if said else kind
+        raise click.ClickException(
+            f"the database cannot be reached ({where}: {what}). Check DATABASE_URL: {fix}"
+        ) from None
+
+
 def with_database(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
-    """Run `work` on a migrated database (or say which command migrates it)."""
+    """Run `work` on a migrated database (or say which command migrates it, or why the
+    database cannot be reached)."""
 
     async def run() -> T:
         engine = create_engine(settings)
         try:
+            await reach(engine, settings)
             await ensure_migrated(engine)
             return await work(session_factory(engine))
         finally:
@@ -64,20 +103,6 @@ def require_migrated(settings: Settings) -> None:
         return None
 
     with_database(settings, nothing)
-
-
-def reaching_database(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
-    """`with_database`, an unreachable database said in one line rather than a traceback."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    try:
-        return with_database(settings, work)
-    except (OSError, OperationalError, InterfaceError) as error:
-        cause = error.orig if isinstance(error, DBAPIError) else error
-        raise click.ClickException(
-            f"the database cannot be reached ({type(cause).__name__}: {cause}); "
-            "check DATABASE_URL and that the database server is up"
-        ) from None
 
 
 def key_values(values: tuple[str, ...], flag: str) -> dict[str, str]:

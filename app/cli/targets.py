@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from app.cli.support import echo, key_values, load_settings, reaching_database
+from app.cli.support import echo, key_values, load_settings, with_database
 from app.db.models.base import as_utc
 from app.db.models.deployments import Target
 from app.deployments.targets.spec import TARGET_TYPES
@@ -149,7 +149,7 @@ def add(
             },
             _spell,
         )
-        row = reaching_database(
+        row = with_database(
             settings,
             lambda sessions: add_target(
                 sessions, settings, spec, created_by=f"cli:{getpass.getuser()}"
@@ -203,7 +203,7 @@ def list_targets() -> None:
     """Every target: its type, where it deploys, who may deploy there, its labels."""
     from app.deployments.targets.store import list_targets as rows_of
 
-    rows = reaching_database(load_settings(), rows_of)
+    rows = with_database(load_settings(), rows_of)
     if not rows:
         click.echo(
             "no targets are registered (shipyard targets add NAME --type ssh|webhook|api|"
@@ -262,7 +262,7 @@ def _show_lines(row: Target) -> list[str]:
 def _load(settings: Settings, name: str) -> Target:
     from app.deployments.targets.store import get_target
 
-    row = reaching_database(settings, lambda sessions: get_target(sessions, name))
+    row = with_database(settings, lambda sessions: get_target(sessions, name))
     if row is None:
         raise click.ClickException(
             f"there is no target {name!r} (`shipyard targets list` shows those there are)"
@@ -284,7 +284,7 @@ def remove(name: str) -> None:
     """Remove target NAME: deployments to it are refused from now on."""
     from app.deployments.targets.store import remove_target
 
-    if reaching_database(load_settings(), lambda sessions: remove_target(sessions, name)) is None:
+    if with_database(load_settings(), lambda sessions: remove_target(sessions, name)) is None:
         raise click.ClickException(f"there is no target {name!r}")
     echo(f"removed target {name}")
 

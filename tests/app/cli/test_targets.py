@@ -296,7 +296,7 @@ async def test_a_database_that_cannot_be_reached_is_one_line() -> None:
         result = await shipyard(unreachable, "targets", *args)
         assert_clean_error(result)
         assert "the database cannot be reached" in result.output
-        assert "check DATABASE_URL" in result.output
+        assert "Check DATABASE_URL" in result.output
         assert ":pw@" not in result.output
 
 
