@@ -64,7 +64,9 @@ class Settings(BaseSettings):
         MAX_WEBHOOK_BODY_BYTES, validation_alias="SHIPYARD_MAX_WEBHOOK_BYTES"
     )
     access_log: bool = Field(True, validation_alias="SHIPYARD_ACCESS_LOG")
-    log_level: str = Field("INFO", validation_alias="SHIPYARD_LOG_LEVEL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", validation_alias="SHIPYARD_LOG_LEVEL"
+    )
     log_format: Literal["text", "json"] = Field("text", validation_alias="SHIPYARD_LOG_FORMAT")
 
     # The integration hub: each integration's breaker, how often the monitor checks each
@@ -159,6 +161,21 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "REDIS_URL must start with redis://, rediss:// or unix:// "
+                f"(as in redis://localhost:6379/0), not {value[:20]!r}"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -1,5 +1,6 @@
-"""A database that cannot be reached is one paragraph naming DATABASE_URL and what to check,
-with a non-zero exit, from every command that needs one — never a traceback."""
+"""What a person can set up wrong is said in a paragraph naming the setting and what to check,
+with a non-zero exit, before anything starts — never a traceback: a database that cannot be
+reached (from every command that needs one), and settings that cannot be right."""
 
 from __future__ import annotations
 
@@ -51,3 +52,32 @@ def test_a_sqlite_file_in_a_directory_that_is_not_there(tmp_path: Path, command:
     assert f"(SQLite file: its directory {tmp_path / 'no-such-dir'} does not exist)" in said
     assert "Check DATABASE_URL: the directory must exist and be writable" in said
     assert not (tmp_path / "no-such-dir").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("SHIPYARD_LOG_LEVEL", "LOUD", "Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or"),
+        ("REDIS_URL", "garbage", "REDIS_URL must start with redis://, rediss:// or unix://"),
+        ("PORT", "99999", "PORT"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL must start with sqlite://, postgres://"),
+    ],
+)
+def test_a_setting_that_cannot_be_right_is_said_before_anything_starts(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'shipyard.db'}", variable: value}
+    for command in (["serve"], ["worker"], ["deliveries", "list"]):
+        result = CliRunner().invoke(main, command, env=env)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: invalid settings: ")
+        assert expected in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "shipyard.db").exists()
+
+
+def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.settings import Settings
+
+    monkeypatch.setenv("SHIPYARD_LOG_LEVEL", " warning ")
+    assert Settings().log_level == "WARNING"
