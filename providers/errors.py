@@ -28,7 +28,15 @@ class ProviderError(Exception):
 
 
 class NotConfigured(ProviderError):
-    """The provider has no credentials configured."""
+    """The provider has no credentials configured. Said as the settings to set, not as a
+    request: no request was made."""
+
+    def __init__(
+        self, host: str, method: str, path: str, status: int | None = None, detail: str = ""
+    ) -> None:
+        super().__init__(host, method, path, status, detail)
+        said = detail or f"{host} is not configured"
+        self.args = (f"{said} (needed for {method})" if method else said,)
 
 
 class AuthenticationFailed(ProviderError):

@@ -8,10 +8,18 @@ from typing import Any
 
 import click
 
-from app.cli.support import echo, load_settings, with_database
+from app.cli.support import echo, load_settings, require_migrated, with_database
 from app.settings import Settings
 
 __all__ = ["run_pipeline", "runs_group"]
+
+
+_HOST_SETTINGS = {
+    "github": "GITHUB_API_URL and GITHUB_TOKEN (or GITHUB_APP_ID and GITHUB_PRIVATE_KEY)",
+    "gitlab": "GITLAB_URL and GITLAB_TOKEN",
+    "gitea": "GITEA_URL and GITEA_TOKEN",
+    "forgejo": "GITEA_URL and GITEA_TOKEN",
+}
 
 
 @click.command("run")
@@ -33,12 +41,22 @@ def run_pipeline(
     With REDIS_URL the run goes to the workers; without it, it runs here until it ends."""
     from app.db.schema import DatabaseNotMigrated
     from app.pipelines.reporting import run_url
+    from providers.errors import NotConfigured, ProviderError
 
     settings = load_settings()
+    require_migrated(settings)
     try:
         run_id, state = asyncio.run(_manual_run(settings, pipeline, repository, ref, provider, sha))
     except (LookupError, ValueError, DatabaseNotMigrated) as error:
         raise click.ClickException(str(error)) from error
+    except NotConfigured as error:
+        raise click.ClickException(f"{error}, then run it again") from None
+    except ProviderError as error:
+        raise click.ClickException(
+            f"the host could not be asked ({error}); check "
+            f"{_HOST_SETTINGS.get(provider, 'its settings')} and that this machine reaches it, "
+            "then run it again"
+        ) from None
     click.echo(f"run {run_id}: {state}  {run_url(settings, run_id)}")
     if state == "failed":
         raise SystemExit(1)

@@ -81,3 +81,31 @@ def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setenv("SHIPYARD_LOG_LEVEL", " warning ")
     assert Settings().log_level == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {},
+            "Error: GitHub is not configured: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY (a GitHub "
+            "App) or GITHUB_TOKEN (needed for default_branch), then run it again",
+        ),
+        (
+            {"GITHUB_TOKEN": "ghp_unused", "GITHUB_API_URL": "http://127.0.0.1:1"},
+            "check GITHUB_API_URL and GITHUB_TOKEN (or GITHUB_APP_ID and GITHUB_PRIVATE_KEY) "
+            "and that this machine reaches it, then run it again",
+        ),
+    ],
+    ids=["no credentials", "an unreachable host"],
+)
+def test_run_says_which_host_settings_to_check(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'shipyard.db'}"}
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=database).exit_code == 0
+    result = CliRunner().invoke(main, ["run", "ci", "--repo", "acme/web"], env={**database, **env})
+    assert result.exit_code == 1, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert "ghp_unused" not in result.output
