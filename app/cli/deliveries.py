@@ -8,6 +8,7 @@ import json
 import click
 
 from app.cli.support import echo, load_settings, with_database
+from app.db.models.base import as_utc
 from app.settings import Settings
 
 __all__ = ["deliveries"]
@@ -26,10 +27,12 @@ def list_deliveries(limit: int, as_json: bool) -> None:
     from app.intake import store
 
     rows = with_database(load_settings(), lambda sessions: store.recent(sessions, limit=limit))
+    if not rows and not as_json:
+        echo("no deliveries yet (a Git host's webhook, or `shipyard receive`, makes one)")
     for row in rows:
         fields = {
             "id": row.id,
-            "received_at": row.received_at.isoformat(timespec="seconds"),
+            "received_at": as_utc(row.received_at).isoformat(timespec="seconds"),
             "provider": row.provider,
             "delivery_id": row.delivery_id,
             "event": row.event,

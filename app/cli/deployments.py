@@ -17,6 +17,7 @@ import click
 
 from app.accounts.roles import HOSTS
 from app.cli.support import echo, load_settings, with_database
+from app.db.models.base import as_utc
 from app.db.models.deployments import DeploymentJob
 from app.settings import Settings
 
@@ -205,7 +206,7 @@ def _fields(job: DeploymentJob) -> dict[str, Any]:
         "requested_by": job.requested_by,
         "via": job.via,
         "error": job.error,
-        "created_at": job.created_at.isoformat(timespec="seconds"),
+        "created_at": as_utc(job.created_at).isoformat(timespec="seconds"),
     }
 
 

@@ -12,6 +12,7 @@ import click
 
 from app.cli.support import echo, load_settings, with_database
 from app.db.engine import SessionFactory
+from app.db.models.base import as_utc
 from app.db.models.releases import Release
 from app.settings import Settings
 
@@ -45,7 +46,7 @@ def _fields(release: Release) -> dict[str, Any]:
         "metadata": release.build,
         "created_by": {"kind": release.created_by_kind, "name": release.created_by},
         "delivery_pk": release.delivery_pk,
-        "created_at": release.created_at.isoformat(timespec="seconds"),
+        "created_at": as_utc(release.created_at).isoformat(timespec="seconds"),
         "previous_id": release.previous_id,
         "commits": release.commits,
         "commits_more": release.commits_more,

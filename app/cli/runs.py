@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from app.cli.support import echo, load_settings, require_migrated, with_database
+from app.db.models.base import as_utc
 from app.settings import Settings
 
 __all__ = ["run_pipeline", "runs_group"]
@@ -115,9 +116,10 @@ def runs_list(limit: int, as_json: bool) -> None:
     """Recent runs, newest first."""
     from app.pipelines import runs
 
-    for run in with_database(
-        load_settings(), lambda sessions: runs.recent_runs(sessions, limit=limit)
-    ):
+    found = with_database(load_settings(), lambda sessions: runs.recent_runs(sessions, limit=limit))
+    if not found and not as_json:
+        echo("no runs yet (a webhook that triggers a pipeline, or `shipyard run`, starts one)")
+    for run in found:
         fields = _run_fields(run)
         if as_json:
             click.echo(json.dumps(fields))
@@ -165,5 +167,5 @@ def _run_fields(run: Any) -> dict[str, Any]:
         "state": run.state,
         "sha": run.sha,
         "pr_number": run.pr_number,
-        "created_at": run.created_at.isoformat(timespec="seconds"),
+        "created_at": as_utc(run.created_at).isoformat(timespec="seconds"),
     }

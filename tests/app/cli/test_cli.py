@@ -66,6 +66,8 @@ async def test_deliveries_list(runner: CliRunner, migrated: str) -> None:
         ("list-0", "processed", "push"),
         ("list-1", "ignored", "other"),
     }
+    # UTC with its offset, on SQLite (which keeps none) as on PostgreSQL
+    assert all(r["received_at"].endswith("+00:00") for r in rows), rows
     text = (await asyncio.to_thread(runner.invoke, main, ["deliveries", "list"], env=env)).output
     assert "list-0" in text
     assert "processed" in text
@@ -130,3 +132,23 @@ def test_a_port_out_of_range_is_refused_before_anything_starts(
     assert setting.exit_code == 1
     assert "PORT" in setting.output
     assert "Traceback" not in setting.output
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["deliveries", "list"], "no deliveries yet (a Git host's webhook, or `shipyard receive`"),
+        (["runs", "list"], "no runs yet (a webhook that triggers a pipeline, or `shipyard run`"),
+    ],
+)
+async def test_an_empty_list_says_so_and_json_prints_nothing(
+    runner: CliRunner, migrated: str, command: list[str], said: str
+) -> None:
+    plain = await asyncio.to_thread(runner.invoke, main, command, env={"DATABASE_URL": migrated})
+    assert plain.exit_code == 0, plain.output
+    assert plain.output.startswith(said)
+    as_json = await asyncio.to_thread(
+        runner.invoke, main, [*command, "--json"], env={"DATABASE_URL": migrated}
+    )
+    assert as_json.exit_code == 0
+    assert as_json.output == ""
