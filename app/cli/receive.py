@@ -29,6 +29,7 @@ __all__ = ["receive"]
 def receive(provider: str, event: str, as_json: bool, files: tuple[Path, ...]) -> None:
     """Normalise payload files as if the host had delivered them with EVENT."""
     from providers.normalise import PayloadShapeError, normalise
+    from providers.payload_fields import ALWAYS, missing_fields
     from providers.webhooks import WEBHOOKS, BadPayload, parse_body
 
     spec = WEBHOOKS[provider]
@@ -42,4 +43,14 @@ def receive(provider: str, event: str, as_json: bool, files: tuple[Path, ...]) -
             failed = True
             continue
         click.echo(result.model_dump_json(indent=None if as_json else 2))
+        lacking = missing_fields(provider, event, payload) if isinstance(payload, dict) else []
+        if lacking:
+            click.echo(
+                f"{path}: warning: a {event} payload from {provider} always carries "
+                f"{', '.join(lacking)}, and this one has none of them: is {event!r} its event?"
+                if len(lacking) == len(ALWAYS[provider][event])
+                else f"{path}: warning: a {event} payload from {provider} always carries "
+                f"{', '.join(lacking)}; this one lacks them, so the event above has gaps",
+                err=True,
+            )
     sys.exit(1 if failed else 0)

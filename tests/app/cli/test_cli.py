@@ -96,8 +96,9 @@ def test_receive_pretty_prints_by_default(runner: CliRunner, tmp_path: Path) -> 
     path.write_text(json.dumps({"object_kind": "push", "ref": "refs/heads/dev", "after": "b" * 40}))
     result = runner.invoke(main, ["receive", "-p", "gitlab", "-e", "Push Hook", str(path)])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["branch"] == "dev"
-    assert result.output.count("\n") > 5
+    assert json.loads(result.stdout)["branch"] == "dev"
+    assert result.stdout.count("\n") > 5
+    assert "always carries project; this one lacks them" in result.stderr  # a made-up payload
 
 
 def test_receive_reports_a_bad_file_and_goes_on(runner: CliRunner, tmp_path: Path) -> None:
@@ -152,3 +153,17 @@ async def test_an_empty_list_says_so_and_json_prints_nothing(
     )
     assert as_json.exit_code == 0
     assert as_json.output == ""
+
+
+def test_receive_warns_when_a_payload_lacks_what_its_event_carries(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"foo": 1}')
+    result = runner.invoke(main, ["receive", "-p", "github", "-e", "pull_request", str(odd)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["kind"] is not None
+    assert result.stderr == (
+        f"{odd}: warning: a pull_request payload from github always carries action, number, "
+        "pull_request, repository, and this one has none of them: is 'pull_request' its event?\n"
+    )
