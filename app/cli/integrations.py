@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from app.cli.support import echo, key_values, load_settings, with_database
+from app.cli.support import echo, key_values, load_settings, table_lines, with_database
 from app.db.engine import SessionFactory
 from app.integrations.kinds import INTEGRATION_TYPES
 from app.settings import Settings
@@ -91,14 +91,6 @@ def _invalid(error: Exception) -> click.ClickException:
     )
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-
-
 def _labels(labels: Mapping[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in sorted(labels.items())) or "-"
 
@@ -132,7 +124,7 @@ def providers(everything: bool) -> None:
                 + (" (tests only)" if spec.test_only else ""),
             ]
         )
-    for line in _table(table):
+    for line in table_lines(table):
         echo(line)
 
 
@@ -157,7 +149,7 @@ def list_integrations(kind: str | None, provider: str | None, labels: tuple[str,
         table.append(
             [row.name, row.type, row.provider, row.health, _when(row), _labels(row.labels)]
         )
-    for line in _table(table):
+    for line in table_lines(table):
         echo(line)
 
 

@@ -9,7 +9,7 @@ import getpass
 import click
 
 from app.accounts.roles import HOSTS
-from app.cli.support import echo, load_settings, with_database
+from app.cli.support import echo, load_settings, table_lines, with_database
 from app.db.models.base import utcnow
 from app.db.models.locks import DeploymentLock
 
@@ -29,14 +29,6 @@ def _repository(value: str, hint: str) -> tuple[str, str]:
 
 def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 def _row(lock: DeploymentLock) -> list[str]:
@@ -75,7 +67,7 @@ def list_locks(repository: str | None) -> None:
         return
     table = [["REPOSITORY", "ENVIRONMENT", "HOLDER", "REASON", "EXPIRES"]]
     table += [_row(lock) for lock in rows]
-    for line in _table(table):
+    for line in table_lines(table):
         echo(line)
 
 

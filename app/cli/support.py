@@ -114,3 +114,12 @@ def key_values(values: tuple[str, ...], flag: str) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=flag)
         pairs[key.strip()] = text
     return pairs
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
+    """Rows (the first the heading) as lines of columns padded to their widest cell."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]

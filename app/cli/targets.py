@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from app.cli.support import echo, key_values, load_settings, with_database
+from app.cli.support import echo, key_values, load_settings, table_lines, with_database
 from app.db.models.base import as_utc
 from app.db.models.deployments import Target
 from app.deployments.targets.spec import TARGET_TYPES
@@ -190,14 +190,6 @@ def _where(row: Target) -> str:
     return f"$ {command[0][:60]}"
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-
-
 @targets_group.command("list")
 def list_targets() -> None:
     """Every target: its type, where it deploys, who may deploy there, its labels."""
@@ -223,7 +215,7 @@ def list_targets() -> None:
                 "yes" if row.idempotent else "no",
             ]
         )
-    for line in _table(table):
+    for line in table_lines(table):
         echo(line)
 
 
