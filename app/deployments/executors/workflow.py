@@ -15,6 +15,7 @@ repository, else the integration's), followed with `steps.ci.follow_ci_run`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import ClassVar, Protocol, runtime_checkable
 
 from app.deployments.executors.base import (
@@ -28,7 +29,7 @@ from app.deployments.executors.payload import deploy_payload, workflow_inputs
 from app.deployments.targets.spec import WorkflowConnection
 from providers.base import Provider
 from providers.errors import ProviderError
-from providers.vocabulary import Repo
+from providers.vocabulary import Repo, WorkflowRun
 from steps.ci import (
     CiFailed,
     Clock,
@@ -92,8 +93,9 @@ class WorkflowExecutor:
             ) from None
         where = f" {started.url}" if started.url else ""
         run.log(f"dispatched {connection.workflow} at {ref}: CI run {started.id}{where}")
-        try:
-            finished = await follow_run(
+        await self._succeeded(
+            run,
+            follow_run(
                 provider,
                 repo,
                 started.id,
@@ -102,11 +104,8 @@ class WorkflowExecutor:
                 poll_interval=self._poll_interval,
                 sleep=self._sleep,
                 clock=self._clock,
-            )
-            check_succeeded(finished)
-        except CiFailed as failed:
-            raise DeployFailed(str(failed)) from None
-        run.log(f"CI run {finished.id} succeeded: {finished.url or '(the host gave no URL)'}")
+            ),
+        )
 
     async def _deploy_on(
         self,
@@ -133,8 +132,9 @@ class WorkflowExecutor:
             raise DeployFailed(f"could not start {what}: {error}") from None
         where = f" {started.url}" if started.url else ""
         run.log(f"started {what}: CI run {started.id}{where}")
-        try:
-            finished = await follow_ci_run(
+        await self._succeeded(
+            run,
+            follow_ci_run(
                 ci,
                 integration,
                 started.id,
@@ -143,7 +143,13 @@ class WorkflowExecutor:
                 poll_interval=self._poll_interval,
                 sleep=self._sleep,
                 clock=self._clock,
-            )
+            ),
+        )
+
+    async def _succeeded(self, run: TaskRun, following: Awaitable[WorkflowRun]) -> None:
+        """Wait for the CI run `following` follows; DeployFailed unless it succeeded."""
+        try:
+            finished = await following
             check_succeeded(finished)
         except CiFailed as failed:
             raise DeployFailed(str(failed)) from None
