@@ -5,7 +5,6 @@ catalog, and each failure as the hub's error code; its config, and naming a regi
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -37,12 +36,6 @@ def bearer(scope: str | None = None) -> httpx.Response:
 
 def basic_of(value: str) -> str:
     return "Basic " + base64.b64encode(value.encode()).decode()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def _resolve(reference: str) -> str:

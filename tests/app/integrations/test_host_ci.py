@@ -5,7 +5,7 @@ pipelines, the checks, and the hosts' errors in the hub's taxonomy."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -36,12 +36,6 @@ GITLAB_API = f"{gitlab.BASE}/api/v4"
 PROJECT = f"{GITLAB_API}/projects/group%2Fsub%2Fproject"
 PIPELINE_URL = "https://gitlab.example.com/group/sub/project/-/pipelines/287"
 INPUTS = {"release": "web 1.4.0", "environment": "staging"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def connector(

@@ -5,7 +5,6 @@ protection, job discovery and the checks; through the hub, a refused token."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -34,12 +33,6 @@ RELEASE = {"release": "web 1.4.0", "environment": "staging", "digests": '{"web":
 async def resolve(reference: str) -> str:
     assert reference == REFERENCE
     return TOKEN
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def connector(http: httpx.AsyncClient, endpoint: str) -> JenkinsConnector:

@@ -3,7 +3,7 @@ own, AUTH only over TLS, the message as received, the checks, and its failures."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,6 @@ NOTICE = Notice(
 def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
     with running_smtp(tmp_path) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def settings_of(smtp: SmtpServer, **more: Any) -> dict[str, Any]:

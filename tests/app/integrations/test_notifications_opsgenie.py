@@ -4,7 +4,7 @@ its alias and a GenieKey, closed by alias on the next success; the checks."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -41,12 +41,6 @@ FAILED = Notice(
 def opsgenie() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def connector(http: httpx.AsyncClient, **config: Any) -> OpsgenieConnector:

@@ -4,7 +4,7 @@ next success resolves the same dedup key, a start is a change event; refusals an
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -47,12 +47,6 @@ SUCCEEDED = Notice(
 def pagerduty() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def connector(http: httpx.AsyncClient, **config: Any) -> PagerDutyConnector:

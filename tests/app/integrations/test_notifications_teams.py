@@ -4,7 +4,7 @@ message envelope Teams documents, a connector's 200 that did not deliver, and th
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -24,12 +24,6 @@ WEBHOOK = "https://acme.webhook.office.com/webhookb2/1234@5678/IncomingWebhook/a
 def teams() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def connector(http: httpx.AsyncClient) -> TeamsConnector:

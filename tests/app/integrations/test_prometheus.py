@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -230,12 +229,6 @@ def test_the_provider_as_the_catalogue_lists_it() -> None:
 
 
 # --- requests (respx) ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def _resolve(reference: str) -> str:

@@ -5,7 +5,7 @@ through the hub."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -44,12 +44,6 @@ def gauge() -> Iterator[tuple[Gauge, str]]:
 def prometheus(tmp_path: Path, gauge: tuple[Gauge, str]) -> Iterator[PrometheusServer]:
     with own_prometheus(tmp_path / "prometheus", [gauge[1]], users=USERS) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def _resolve(reference: str) -> str:

@@ -4,7 +4,6 @@ discovery through the hub, filtered and cached."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,12 +24,6 @@ from tests.support.ci_integrations import ci_hub
 
 INSTALLATION_TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
 GITLAB_API = f"{gitlab.BASE}/api/v4"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def scm(

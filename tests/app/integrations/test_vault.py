@@ -6,7 +6,7 @@ issue's end-to-end circuit breaker test, through `vault://` references."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,6 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
         server.create_namespace("team-a")
         server.enable_kv("secret", version=2, namespace="team-a")
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def vault(
